@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Warehouse.Demo;
+using Warehouse.Loading;
+
+namespace Warehouse.Commands;
+
+/// <summary>
+/// The refund-bot story of DESIGN section 1, end to end on the embedded default: generate the
+/// seeded example files, load them, and print what the warehouse now shows.
+/// </summary>
+public sealed class DemoCommand(Cli cli)
+{
+    public Command Build()
+    {
+        var directory = new Option<string>("--dir") { Description = "where to write the example files", DefaultValueFactory = _ => "demo-data" };
+        var seed = new Option<int>("--seed") { Description = "random seed; the same seed gives the same files", DefaultValueFactory = _ => 20261126 };
+        var command = new Command("demo", "generate the refund-bot example, load it, and print the story") { directory, seed };
+        return cli.Define(command, async (parseResult, cancellationToken) =>
+        {
+            var engine = cli.OpenWarehouse(parseResult, out _);
+            var folder = Path.GetFullPath(parseResult.GetValue(directory)!);
+            Directory.CreateDirectory(folder);
+            var files = DemoDataGenerator.Generate(folder, parseResult.GetValue(seed));
+            await cli.Output.WriteLineAsync(
+                $"wrote {files.Traces} traces, {files.EvalRecords} eval records and a late re-export of {files.LateFeedbackTraces} traces to {folder}");
+
+            var loader = new Loader(engine);
+            var results = new List<FileLoadResult>();
+            foreach (var file in new[] { files.TraceFile, files.EvalFile, files.LateFeedbackFile })
+            {
+                var result = await loader.LoadFileAsync(file, new LoadOptions(), cancellationToken);
+                results.Add(result);
+                await cli.Output.WriteLineAsync(result.Status switch
+                {
+                    FileLoadStatus.Skipped => $"skipped {Path.GetFileName(file)}: already loaded in batch {result.BatchId}",
+                    FileLoadStatus.Failed => $"failed  {Path.GetFileName(file)}: {result.Message}",
+                    _ => $"loaded  {Path.GetFileName(file)} into {result.Table}: {result.RowsLoaded} rows "
+                         + $"({result.RowsInserted} new, {result.RowsUpdated} updated), {result.RowsRejected} rejected",
+                });
+            }
+
+            if (results.Any(result => result.Status == FileLoadStatus.Failed))
+            {
+                return ExitCodes.Failure;
+            }
+
+            await DemoStory.PrintAsync(engine, cli.Output, cancellationToken);
+            await cli.Output.WriteLineAsync();
+            await cli.Output.WriteLineAsync($"The warehouse is {engine.DisplayConnection}. Try:");
+            await cli.Output.WriteLineAsync("  warehouse query \"select customer_tier, prompt_version, count(*) as traces, avg(cast(has_complaint as integer)) as complaint_rate from quality.trace_summaries group by customer_tier, prompt_version order by customer_tier, prompt_version\"");
+            return ExitCodes.Success;
+        });
+    }
+}

@@ -1,0 +1,39 @@
+using System.Data.Common;
+using Npgsql;
+using Warehouse.Loading;
+using Warehouse.Writing;
+
+namespace Warehouse.Engines;
+
+public sealed class PostgresEngine(string connectionString) : WarehouseEngine(connectionString)
+{
+    public override EngineKind Kind => EngineKind.Postgres;
+
+    public override string Name => "postgres";
+
+    public override DbConnection CreateConnection() => new NpgsqlConnection(ConnectionString);
+
+    public override string TypeName(ColumnType type) => type switch
+    {
+        ColumnType.Text => "text",
+        ColumnType.Integer => "integer",
+        ColumnType.BigInt => "bigint",
+        ColumnType.Double => "double precision",
+        ColumnType.Boolean => "boolean",
+        ColumnType.Timestamp => "timestamptz",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    public override string StagingName(string name) => name;
+
+    // on commit drop: a staging table never outlives its batch, even on a pooled connection.
+    public override string CreateStagingSql(string stagingName, IEnumerable<(string Name, ColumnType Type)> columns) =>
+        $"create temp table {stagingName} ({ColumnList(columns, TypeName)}) on commit drop";
+
+    public override IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
+        IReadOnlyList<(string Name, ColumnType Type)> columns) =>
+        new PostgresRowWriter((NpgsqlConnection)connection, stagingName, columns);
+
+    public override string InsertReturning(string table, string columns, string values, string keyColumn) =>
+        $"insert into {table} ({columns}) values ({values}) returning {keyColumn}";
+}

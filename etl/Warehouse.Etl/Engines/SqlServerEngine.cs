@@ -1,0 +1,52 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+using Warehouse.Loading;
+using Warehouse.Writing;
+
+namespace Warehouse.Engines;
+
+public sealed class SqlServerEngine(string connectionString) : WarehouseEngine(connectionString)
+{
+    public override EngineKind Kind => EngineKind.SqlServer;
+
+    public override string Name => "sqlserver";
+
+    public override DbConnection CreateConnection() => new SqlConnection(ConnectionString);
+
+    public override string TypeName(ColumnType type) => type switch
+    {
+        ColumnType.Text => "nvarchar(max)",
+        ColumnType.Integer => "int",
+        ColumnType.BigInt => "bigint",
+        ColumnType.Double => "float",
+        ColumnType.Boolean => "bit",
+        ColumnType.Timestamp => "datetime2(6)",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    public override string StagingName(string name) => "#" + name;
+
+    public override string CreateStagingSql(string stagingName, IEnumerable<(string Name, ColumnType Type)> columns) =>
+        $"create table {stagingName} ({ColumnList(columns, TypeName)})";
+
+    public override IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
+        IReadOnlyList<(string Name, ColumnType Type)> columns) =>
+        new SqlServerRowWriter((SqlConnection)connection, (SqlTransaction)transaction, stagingName, columns);
+
+    public override string InsertReturning(string table, string columns, string values, string keyColumn) =>
+        $"insert into {table} ({columns}) output inserted.{keyColumn} values ({values})";
+
+    // T-SQL wants the target of a correlated delete named by alias.
+    public override string DeduplicateSql(string stagingName, TableSchema schema) =>
+        $"delete stage from {stagingName} as stage where exists (select 1 from {stagingName} as later where "
+        + string.Join(" and ", schema.NaturalKey.Select(key => $"later.{key.Name} = stage.{key.Name}"))
+        + " and later._record_number > stage._record_number)";
+
+    // T-SQL has no `update ... as alias`; the alias lives in the from clause. IS DISTINCT FROM
+    // needs SQL Server 2022 or Azure SQL, the design's targets.
+    public override string UpdateChangedSql(string stagingName, TableSchema schema)
+    {
+        var (set, match, changed) = UpdateParts(schema);
+        return $"update target set {set} from {schema.QualifiedName} as target inner join {stagingName} as stage on {match} where ({changed})";
+    }
+}

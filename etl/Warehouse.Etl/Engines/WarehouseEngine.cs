@@ -1,0 +1,124 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.RegularExpressions;
+using Warehouse.Loading;
+using Warehouse.Writing;
+
+namespace Warehouse.Engines;
+
+public enum EngineKind
+{
+    DuckDb,
+    Postgres,
+    SqlServer,
+}
+
+/// <summary>
+/// What differs between the three engines: connecting, the dialect of the loader's few
+/// statements, and the bulk writer. Everything else (sources, loading rules) is shared.
+/// </summary>
+public abstract partial class WarehouseEngine(string connectionString)
+{
+    public string ConnectionString { get; } = connectionString;
+
+    public abstract EngineKind Kind { get; }
+
+    /// <summary>The name `--engine` takes.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The connection string with passwords and tokens masked, safe to print.</summary>
+    public string DisplayConnection => ConnectionStrings.Mask(ConnectionString);
+
+    public static WarehouseEngine Create(string engine, string connectionString) => engine.ToLowerInvariant() switch
+    {
+        "duckdb" => new DuckDbEngine(connectionString),
+        "postgres" or "postgresql" => new PostgresEngine(connectionString),
+        "sqlserver" or "mssql" => new SqlServerEngine(connectionString),
+        _ => throw new ArgumentException($"unknown engine '{engine}'; use duckdb, postgres or sqlserver"),
+    };
+
+    public abstract DbConnection CreateConnection();
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>SQL is written with @name parameters; engines that spell them otherwise rewrite here.</summary>
+    public virtual string Sql(string sql) => sql;
+
+    public abstract string TypeName(ColumnType type);
+
+    /// <summary>The name a connection-local staging table has in this engine.</summary>
+    public abstract string StagingName(string name);
+
+    public abstract string CreateStagingSql(string stagingName, IEnumerable<(string Name, ColumnType Type)> columns);
+
+    public abstract IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
+        IReadOnlyList<(string Name, ColumnType Type)> columns);
+
+    /// <summary>An insert of one row that hands back the generated key column.</summary>
+    public abstract string InsertReturning(string table, string columns, string values, string keyColumn);
+
+    /// <summary>Keeps the last record of each natural key in a staging table (later record wins).</summary>
+    public virtual string DeduplicateSql(string stagingName, TableSchema schema) =>
+        $"delete from {stagingName} where exists (select 1 from {stagingName} as later where "
+        + string.Join(" and ", schema.NaturalKey.Select(key => $"later.{key.Name} = {stagingName}.{key.Name}"))
+        + $" and later._record_number > {stagingName}._record_number)";
+
+    /// <summary>Updates rows whose values changed; rows identical to the stored ones are left alone.</summary>
+    public virtual string UpdateChangedSql(string stagingName, TableSchema schema)
+    {
+        var (set, match, changed) = UpdateParts(schema);
+        return $"update {schema.QualifiedName} as target set {set} from {stagingName} as stage where {match} and ({changed})";
+    }
+
+    public string InsertNewSql(string stagingName, TableSchema schema)
+    {
+        var columns = string.Join(", ", schema.Columns.Select(column => column.Name));
+        var selected = string.Join(", ", schema.Columns.Select(column => "stage." + column.Name));
+        var match = string.Join(" and ", schema.NaturalKey.Select(key => $"target.{key.Name} = stage.{key.Name}"));
+        return $"insert into {schema.QualifiedName} ({columns}) select {selected} from {stagingName} as stage "
+            + $"where not exists (select 1 from {schema.QualifiedName} as target where {match})";
+    }
+
+    protected static (string Set, string Match, string Changed) UpdateParts(TableSchema schema)
+    {
+        var valueColumns = schema.Columns.Where(column => column.Role != ColumnRole.NaturalKey).ToList();
+        var set = string.Join(", ", valueColumns.Select(column => $"{column.Name} = stage.{column.Name}"));
+        var match = string.Join(" and ", schema.NaturalKey.Select(key => $"target.{key.Name} = stage.{key.Name}"));
+        var changed = string.Join(" or ", valueColumns
+            .Where(column => column.Role != ColumnRole.Bookkeeping)
+            .Select(column => $"target.{column.Name} is distinct from stage.{column.Name}"));
+        return (set, match, changed);
+    }
+
+    protected static string ColumnList(IEnumerable<(string Name, ColumnType Type)> columns, Func<ColumnType, string> typeName)
+    {
+        var builder = new StringBuilder();
+        foreach (var (name, type) in columns)
+        {
+            if (builder.Length > 0)
+            {
+                builder.Append(", ");
+            }
+
+            builder.Append(name).Append(' ').Append(typeName(type));
+        }
+
+        return builder.ToString();
+    }
+
+    [GeneratedRegex(@"(?<![\w@$])@(\w+)")]
+    protected static partial Regex AtParameter();
+}

@@ -1,0 +1,30 @@
+namespace Warehouse.Loading;
+
+/// <summary>
+/// One record as a source read it: text values by column ordinal of the target table (null when
+/// the record has no value), the columns the table does not know (kept in `attributes`), and
+/// where the record was (line or index) so a reject can point at it.
+/// </summary>
+public sealed class FieldRecord
+{
+    public FieldRecord(long recordNumber, int columnCount)
+    {
+        RecordNumber = recordNumber;
+        Values = new string?[columnCount];
+    }
+
+    public long RecordNumber { get; }
+
+    public string?[] Values { get; }
+
+    /// <summary>Fields the table has no column for; merged into `attributes` as JSON.</summary>
+    public List<KeyValuePair<string, string?>>? Extras { get; set; }
+
+    /// <summary>Set when the source could not read the record at all (for example invalid JSON).</summary>
+    public string? ReadError { get; set; }
+
+    /// <summary>The record's original text, asked for only when it is rejected.</summary>
+    public Func<string>? RawText { get; set; }
+
+    public void AddExtra(string name, string? value) => (Extras ??= []).Add(new(name, value));
+}

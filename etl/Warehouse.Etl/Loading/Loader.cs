@@ -1,0 +1,298 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Warehouse.Engines;
+using Warehouse.Sources;
+using Warehouse.Writing;
+
+namespace Warehouse.Loading;
+
+public sealed record LoadOptions(string? Format = null, string? Kind = null, bool Force = false);
+
+/// <summary>Where a rejected record was and why, as the loader reports it.</summary>
+public sealed record RejectedRecord(long RecordNumber, string Reason);
+
+public enum FileLoadStatus
+{
+    Loaded,
+    LoadedWithRejects,
+    Skipped,
+    Failed,
+}
+
+public sealed record FileLoadResult(
+    string FilePath,
+    FileLoadStatus Status,
+    long? BatchId = null,
+    string? Format = null,
+    string? Table = null,
+    long RowsRead = 0,
+    long RowsLoaded = 0,
+    long RowsRejected = 0,
+    long RowsInserted = 0,
+    long RowsUpdated = 0,
+    string? Message = null,
+    IReadOnlyList<RejectedRecord>? FirstRejects = null)
+{
+    public long RowsUnchanged => Math.Max(0, RowsLoaded - RowsInserted - RowsUpdated);
+}
+
+/// <summary>
+/// Loads one file as one batch in one transaction: records stream from the source through the
+/// record builder into a staging table by the engine's bulk path, then a set-based upsert moves
+/// them into the fact table. Rejected records are kept with their line and reason; the batch is
+/// recorded in etl.load_batches before it starts, so even a failed load leaves a trace.
+/// </summary>
+public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
+{
+    private const int MaxRawRecordBytes = 64 * 1024;
+    private const int MaxReasonLength = 2000;
+    private const int RejectsToReport = 20;
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
+    /// <summary>Files and folders (searched recursively, in name order) to the files to load.</summary>
+    public static IEnumerable<string> ExpandPaths(IEnumerable<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                             .Where(file => !Path.GetFileName(file).StartsWith('.'))
+                             .Order(StringComparer.Ordinal))
+                {
+                    yield return file;
+                }
+            }
+            else
+            {
+                yield return path;
+            }
+        }
+    }
+
+    public async Task<FileLoadResult> LoadFileAsync(string path, LoadOptions options, CancellationToken cancellationToken)
+    {
+        var filePath = Path.GetFullPath(path);
+        if (!File.Exists(filePath))
+        {
+            return new FileLoadResult(filePath, FileLoadStatus.Failed, Message: $"{filePath}: no such file");
+        }
+
+        var fileSize = new FileInfo(filePath).Length;
+        var fileHash = await HashFileAsync(filePath, cancellationToken);
+
+        IRecordSource? source = null;
+        string? detectionError = null;
+        try
+        {
+            source = SourceDetector.Detect(filePath, options.Format, options.Kind);
+        }
+        catch (LoadException error)
+        {
+            detectionError = error.Message;
+        }
+
+        await using var connection = await engine.OpenAsync(cancellationToken);
+        if (source is not null && !options.Force)
+        {
+            var previous = await connection.ExecuteScalarAsync<long?>(engine.Sql(
+                "select max(batch_id) from etl.load_batches where file_hash = @fileHash and target_table = @table "
+                + "and status in ('loaded', 'loaded_with_rejects')"),
+                new { fileHash, table = source.Schema.QualifiedName });
+            if (previous is not null)
+            {
+                return new FileLoadResult(filePath, FileLoadStatus.Skipped, previous, source.Format, source.Schema.QualifiedName,
+                    Message: $"identical to the file loaded in batch {previous}; nothing to do (use --force to load it again)");
+            }
+        }
+
+        var startedAt = UtcNow();
+        var batchId = await connection.ExecuteScalarAsync<long>(engine.InsertReturning(
+            "etl.load_batches",
+            "file_path, file_hash, file_size_bytes, source_format, target_table, started_at, status",
+            "@filePath, @fileHash, @fileSize, @format, @table, @startedAt, 'running'",
+            "batch_id"),
+            new { filePath, fileHash, fileSize, format = source?.Format, table = source?.Schema.QualifiedName, startedAt });
+
+        if (source is null)
+        {
+            await FinishFailedAsync(connection, batchId, detectionError!);
+            return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, Message: detectionError);
+        }
+
+        try
+        {
+            return await LoadBatchAsync(connection, source, filePath, batchId, startedAt, cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            var message = error is LoadException ? error.Message : $"{filePath}: {error.Message}";
+            message = ConnectionStrings.Scrub(message, engine.ConnectionString);
+            await FinishFailedAsync(connection, batchId, message);
+            return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, source.Format, source.Schema.QualifiedName, Message: message);
+        }
+        catch (OperationCanceledException)
+        {
+            await FinishFailedAsync(connection, batchId, "cancelled");
+            throw;
+        }
+    }
+
+    private async Task<FileLoadResult> LoadBatchAsync(DbConnection connection, IRecordSource source, string filePath,
+        long batchId, DateTime startedAt, CancellationToken cancellationToken)
+    {
+        var schema = source.Schema;
+        var builder = new RecordBuilder(schema);
+        // One staging table holds accepted rows and rejected records alike (a reject has only
+        // _record_number, _reject_reason and _raw_record), because PostgreSQL allows one COPY per
+        // connection at a time and a reject list must not be held in memory.
+        var stagingColumns = schema.Columns.Select(column => (column.Name, column.Type))
+            .Append(("_record_number", ColumnType.BigInt))
+            .Append(("_reject_reason", ColumnType.Text))
+            .Append(("_raw_record", ColumnType.Text))
+            .ToList();
+        var width = schema.Columns.Count;
+        var staging = engine.StagingName($"stage_{schema.TableName}_{batchId}");
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, stagingColumns), cancellationToken);
+
+        long read = 0, accepted = 0, rejected = 0;
+        var firstRejects = new List<RejectedRecord>();
+        await using (var rows = engine.OpenRowWriter(connection, transaction, staging, stagingColumns))
+        {
+            await using var stream = SourceDetector.OpenRead(filePath);
+            foreach (var record in source.Read(stream, filePath, cancellationToken))
+            {
+                read++;
+                object?[] staged;
+                if (builder.TryBuild(record, batchId, startedAt, out var row, out var reason))
+                {
+                    staged = new object?[width + 3];
+                    Array.Copy(row, staged, width);
+                    accepted++;
+                }
+                else
+                {
+                    staged = new object?[width + 3];
+                    staged[width + 1] = Cap(reason!, MaxReasonLength);
+                    staged[width + 2] = RawForReject(record);
+                    rejected++;
+                    if (firstRejects.Count < RejectsToReport)
+                    {
+                        firstRejects.Add(new RejectedRecord(record.RecordNumber, reason!));
+                    }
+                }
+
+                staged[width] = record.RecordNumber;
+                await rows.WriteAsync(staged, cancellationToken);
+            }
+
+            await rows.CompleteAsync(cancellationToken);
+        }
+
+        if (read == 0)
+        {
+            throw new LoadException($"{filePath}: the file holds no records");
+        }
+
+        if (rejected > 0)
+        {
+            await connection.ExecuteAsync(engine.Sql(
+                "insert into etl.rejected_records (batch_id, file_path, record_number, reason, raw_record, rejected_at) "
+                + $"select @batchId, @filePath, _record_number, _reject_reason, _raw_record, @startedAt from {staging} "
+                + "where _reject_reason is not null"),
+                new { batchId, filePath, startedAt }, transaction);
+            await ExecuteAsync(connection, transaction, $"delete from {staging} where _reject_reason is not null", cancellationToken);
+        }
+
+        await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema), cancellationToken);
+        var updated = await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema), cancellationToken);
+        var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema), cancellationToken);
+
+        var status = rejected > 0 ? FileLoadStatus.LoadedWithRejects : FileLoadStatus.Loaded;
+        await connection.ExecuteAsync(engine.Sql(
+            "update etl.load_batches set rows_read = @read, rows_loaded = @accepted, rows_rejected = @rejected, "
+            + "rows_inserted = @inserted, rows_updated = @updated, finished_at = @finishedAt, status = @status "
+            + "where batch_id = @batchId"),
+            new { read, accepted, rejected, inserted = (long)inserted, updated = (long)updated, finishedAt = UtcNow(), status = StatusName(status), batchId },
+            transaction);
+        await transaction.CommitAsync(cancellationToken);
+
+        return new FileLoadResult(filePath, status, batchId, source.Format, schema.QualifiedName, read, accepted, rejected, inserted, updated,
+            rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
+            firstRejects);
+    }
+
+    private async Task FinishFailedAsync(DbConnection connection, long batchId, string message)
+    {
+        await connection.ExecuteAsync(engine.Sql(
+            "update etl.load_batches set status = 'failed', finished_at = @finishedAt, error_message = @message where batch_id = @batchId"),
+            new { finishedAt = UtcNow(), message = Cap(message, 4000), batchId });
+    }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.CommandTimeout = 0;
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static string StatusName(FileLoadStatus status) => status switch
+    {
+        FileLoadStatus.Loaded => "loaded",
+        FileLoadStatus.LoadedWithRejects => "loaded_with_rejects",
+        FileLoadStatus.Skipped => "skipped",
+        FileLoadStatus.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
+    private DateTime UtcNow()
+    {
+        // Microsecond precision: every engine stores it exactly, so a re-read compares equal.
+        var now = _clock.GetUtcNow().UtcDateTime;
+        return new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc);
+    }
+
+    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = SourceDetector.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+    }
+
+    private static string Cap(string text, int maxLength) => text.Length <= maxLength ? text : text[..maxLength];
+
+    private static string? RawForReject(FieldRecord record)
+    {
+        var raw = record.RawText?.Invoke();
+        if (raw is null)
+        {
+            return null;
+        }
+
+        // PostgreSQL text cannot hold NUL; the raw record is evidence, not data, so mark it visibly.
+        raw = raw.Replace('\0', '\uFFFD');
+        if (Encoding.UTF8.GetByteCount(raw) <= MaxRawRecordBytes)
+        {
+            return raw;
+        }
+
+        var length = Math.Min(raw.Length, MaxRawRecordBytes);
+        while (Encoding.UTF8.GetByteCount(raw.AsSpan(0, length)) > MaxRawRecordBytes)
+        {
+            length -= Math.Max(1, length / 16);
+        }
+
+        if (length > 0 && char.IsHighSurrogate(raw[length - 1]))
+        {
+            length--;
+        }
+
+        return raw[..length];
+    }
+}

@@ -1,0 +1,3 @@
+using Warehouse.Commands;
+
+return await Cli.RunAsync(args);
