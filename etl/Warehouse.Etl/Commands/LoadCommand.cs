@@ -21,7 +21,7 @@ public sealed class LoadCommand(Cli cli)
         {
             var engine = cli.OpenWarehouse(parseResult, out _);
             var options = new LoadOptions(parseResult.GetValue(format), parseResult.GetValue(kind), parseResult.GetValue(force));
-            var files = Loader.ExpandPaths(parseResult.GetValue(paths)!).ToList();
+            var files = Loader.ExpandPaths(parseResult.GetValue(paths)!, engine.IsOwnFile).ToList();
             if (files.Count == 0)
             {
                 await cli.Error.WriteLineAsync("warehouse: no files to load in the given folders");

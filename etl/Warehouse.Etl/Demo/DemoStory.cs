@@ -43,7 +43,7 @@ public static class DemoStory
                    round(cast(coalesce(evals.eval_records, 0) as double precision) / (select count(*) from quality.eval_records), 3) as eval_share
             from traffic
             left join evals on evals.context_band = traffic.context_band
-            order by traffic.context_band
+            order by case traffic.context_band when '<2k' then 1 when '2k-8k' then 2 when '8k-32k' then 3 when '>=32k' then 4 else 5 end
             """),
     ];
 

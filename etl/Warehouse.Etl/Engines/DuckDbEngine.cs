@@ -21,6 +21,14 @@ public sealed class DuckDbEngine(string connectionString) : WarehouseEngine(Norm
 
     public string FilePath => new DbConnectionStringBuilder { ConnectionString = ConnectionString }["Data Source"]?.ToString() ?? DefaultFile;
 
+    public override string DisplayConnection => Path.GetFullPath(FilePath);
+
+    public override bool IsOwnFile(string fullPath)
+    {
+        var database = Path.GetFullPath(FilePath);
+        return fullPath == database || fullPath == database + ".wal";
+    }
+
     public override DbConnection CreateConnection() => new DuckDBConnection(ConnectionString);
 
     // DuckDB names parameters $name; the loader writes @name everywhere and rewrites here.

@@ -27,7 +27,7 @@ public abstract partial class WarehouseEngine(string connectionString)
     public abstract string Name { get; }
 
     /// <summary>The connection string with passwords and tokens masked, safe to print.</summary>
-    public string DisplayConnection => ConnectionStrings.Mask(ConnectionString);
+    public virtual string DisplayConnection => ConnectionStrings.Mask(ConnectionString);
 
     public static WarehouseEngine Create(string engine, string connectionString) => engine.ToLowerInvariant() switch
     {
@@ -38,6 +38,9 @@ public abstract partial class WarehouseEngine(string connectionString)
     };
 
     public abstract DbConnection CreateConnection();
+
+    /// <summary>True for files the engine itself keeps (so loading a folder never tries to load them).</summary>
+    public virtual bool IsOwnFile(string fullPath) => false;
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -52,15 +52,18 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
-    /// <summary>Files and folders (searched recursively, in name order) to the files to load.</summary>
-    public static IEnumerable<string> ExpandPaths(IEnumerable<string> paths)
+    /// <summary>
+    /// Files and folders (searched recursively, in name order) to the files to load. Hidden files
+    /// and the warehouse's own files (a DuckDB database kept beside its inputs) are passed over.
+    /// </summary>
+    public static IEnumerable<string> ExpandPaths(IEnumerable<string> paths, Func<string, bool>? isOwnFile = null)
     {
         foreach (var path in paths)
         {
             if (Directory.Exists(path))
             {
                 foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                             .Where(file => !Path.GetFileName(file).StartsWith('.'))
+                             .Where(file => !Path.GetFileName(file).StartsWith('.') && isOwnFile?.Invoke(Path.GetFullPath(file)) != true)
                              .Order(StringComparer.Ordinal))
                 {
                     yield return file;

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Warehouse.Commands;
+using Warehouse.Configuration;
+using Warehouse.Engines;
+using Warehouse.Tests.Support;
+
+namespace Warehouse.Tests.Commands;
+
+/// <summary>The console end to end on DuckDB: exit codes, output formats, configuration, secrets.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly CanonicalFiles _files = new();
+
+    private string Database => Path.Combine(_files.Folder, "warehouse.duckdb");
+
+    public void Dispose() => _files.Dispose();
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var configuration = new ConfigurationBuilder().Build();
+        var exitCode = await new Cli(output, error, configuration).InvokeAsync(args, TestContext.Current.CancellationToken);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Migrate_prints_what_ran_then_that_nothing_is_pending()
+    {
+        var first = await RunAsync("migrate", "--connection", Database);
+        var second = await RunAsync("migrate", "--connection", Database);
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("applied migration 0001_create_schemas.sql", first.Output);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("nothing to apply", second.Output);
+    }
+
+    [Fact]
+    public async Task Load_exits_3_and_names_file_line_and_reason_for_each_rejected_record()
+    {
+        var path = _files.Write("evals.csv", CanonicalFiles.EvalHeader + "\n"
+            + "promptfoo,r,c1,correctness,1,m,v3,ds,f,consumer,0.9,true,2026-11-20T10:00:00Z,10\n"
+            + "promptfoo,r,c2,correctness,1,m,v3,ds,f,consumer,0.9,true,2026-13-45T10:00:00Z,10\n");
+
+        var (exitCode, output, error) = await RunAsync("load", path, "--connection", Database);
+
+        Assert.Equal(ExitCodes.LoadedWithRejects, exitCode);
+        Assert.Contains("1 loaded", output);
+        Assert.Contains($"{path} line 3: evaluated_at '2026-13-45T10:00:00Z' is not an ISO-8601 timestamp", error);
+    }
+
+    [Fact]
+    public async Task Load_exits_1_when_a_file_cannot_be_loaded_at_all()
+    {
+        var missing = await RunAsync("load", Path.Combine(_files.Folder, "nope.csv"), "--connection", Database);
+        var empty = await RunAsync("load", _files.Write("empty.csv", ""), "--connection", Database);
+        var unknown = await RunAsync("load", _files.Write("other.csv", "a,b\n1,2\n"), "--connection", Database);
+
+        Assert.Equal((ExitCodes.Failure, ExitCodes.Failure, ExitCodes.Failure), (missing.ExitCode, empty.ExitCode, unknown.ExitCode));
+        Assert.Contains("nope.csv: no such file", missing.Error);
+        Assert.Contains("empty.csv: the file is empty", empty.Error);
+        Assert.Contains("cannot tell the kind of file", unknown.Error);
+    }
+
+    [Fact]
+    public async Task Load_of_a_folder_loads_every_file_and_a_second_run_skips_them()
+    {
+        _files.EvalCsv("evals.csv", cases: 5);
+        _files.TraceJsonl("traces.jsonl", traces: 7);
+
+        var first = await RunAsync("load", _files.Folder, "--connection", Database);
+        var second = await RunAsync("load", _files.Folder, "--connection", Database);
+        var count = await RunAsync("query", "select count(*) as n from quality.trace_summaries", "--format", "csv", "--connection", Database);
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(2, first.Output.Split('\n').Count(line => line.StartsWith("loaded", StringComparison.Ordinal)));
+        Assert.Equal(0, second.ExitCode);
+        Assert.Equal(2, second.Output.Split('\n').Count(line => line.StartsWith("skipped", StringComparison.Ordinal)));
+        Assert.Equal("n\n7\n", count.Output);
+    }
+
+    [Fact]
+    public async Task Query_prints_table_csv_and_json()
+    {
+        const string sql = "select 1 as n, 'a, \"b\"' as text_value, cast(null as varchar) as empty_value, 2.5 as score";
+
+        var table = await RunAsync("query", sql, "--connection", Database);
+        var csv = await RunAsync("query", sql, "--format", "csv", "--connection", Database);
+        var json = await RunAsync("query", sql, "--format", "json", "--connection", Database);
+
+        Assert.Equal(0, table.ExitCode);
+        Assert.StartsWith("n  text_value  empty_value  score", table.Output);
+        Assert.Contains("NULL", table.Output);
+        Assert.Contains("(1 row)", table.Output);
+        Assert.Equal("n,text_value,empty_value,score\n1,\"a, \"\"b\"\"\",,2.5\n", csv.Output);
+        using var document = JsonDocument.Parse(json.Output);
+        var row = document.RootElement.EnumerateArray().Single();
+        Assert.Equal(1, row.GetProperty("n").GetInt32());
+        Assert.Equal("a, \"b\"", row.GetProperty("text_value").GetString());
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("empty_value").ValueKind);
+        Assert.Equal(2.5, row.GetProperty("score").GetDouble());
+    }
+
+    [Fact]
+    public async Task Query_runs_statements_that_return_no_rows()
+    {
+        var (exitCode, output, _) = await RunAsync("query", "create table quality.my_notes (note varchar)", "--connection", Database);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("rows affected", output);
+    }
+
+    [Fact]
+    public async Task Usage_errors_exit_2_with_a_clear_message()
+    {
+        var badSql = await RunAsync("query", "select from nowhere where", "--connection", Database);
+        var badEngine = await RunAsync("migrate", "--engine", "oracle");
+        var noConnection = await RunAsync("migrate", "--engine", "postgres");
+        var unknownCommand = await RunAsync("explode");
+        var badFormat = await RunAsync("query", "select 1", "--format", "xml", "--connection", Database);
+
+        Assert.Equal(2, badSql.ExitCode);
+        Assert.Contains("the query failed", badSql.Error);
+        Assert.Equal(2, badEngine.ExitCode);
+        Assert.Contains("unknown engine 'oracle'", badEngine.Error);
+        Assert.Equal(2, noConnection.ExitCode);
+        Assert.Contains("needs a connection string", noConnection.Error);
+        Assert.Equal(2, unknownCommand.ExitCode);
+        Assert.Equal(2, badFormat.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_password_in_the_connection_string_is_never_printed()
+    {
+        const string secret = "S3cr3t-do-not-print";
+
+        var (exitCode, output, error) = await RunAsync(
+            "migrate", "--engine", "postgres", "--connection", $"Host=127.0.0.1;Port=1;Username=nobody;Password={secret};Timeout=2");
+
+        Assert.Equal(ExitCodes.Failure, exitCode);
+        Assert.DoesNotContain(secret, output + error);
+        Assert.NotEmpty(error);
+    }
+
+    [Fact]
+    public void Connection_strings_are_masked()
+    {
+        var masked = ConnectionStrings.Mask("Host=db;Username=u;Password=hunter2;Database=w");
+
+        Assert.DoesNotContain("hunter2", masked);
+        Assert.Contains("***", masked);
+        Assert.DoesNotContain("hunter2", ConnectionStrings.Scrub("login failed for Password=hunter2", "Host=db;Password=hunter2"));
+    }
+
+    [Fact]
+    public void Settings_come_from_options_then_environment_then_appsettings_then_the_default()
+    {
+        var folder = _files.Folder;
+        File.WriteAllText(Path.Combine(folder, "appsettings.json"), """{ "Engine": "postgres", "Connection": "Host=from-file" }""");
+        var fileOnly = WarehouseSettings.LoadConfiguration(folder, new Dictionary<string, string?>());
+        var withEnvironment = WarehouseSettings.LoadConfiguration(folder, new Dictionary<string, string?>
+        {
+            ["WAREHOUSE_CONNECTION"] = "Host=from-env",
+        });
+        var empty = WarehouseSettings.LoadConfiguration(Path.Combine(folder, "missing-folder-is-fine"), new Dictionary<string, string?>());
+
+        Assert.Equal(new WarehouseSettings("postgres", "Host=from-file"), WarehouseSettings.Resolve(null, null, fileOnly));
+        Assert.Equal(new WarehouseSettings("postgres", "Host=from-env"), WarehouseSettings.Resolve(null, null, withEnvironment));
+        Assert.Equal(new WarehouseSettings("duckdb", "x.duckdb"), WarehouseSettings.Resolve("duckdb", "x.duckdb", withEnvironment));
+        Assert.Equal(new WarehouseSettings("duckdb", DuckDbEngine.DefaultFile), WarehouseSettings.Resolve(null, null, empty));
+    }
+
+    [Fact]
+    public void A_bare_path_is_a_duckdb_connection()
+    {
+        Assert.Equal("Data Source=/tmp/x.duckdb", DuckDbEngine.Normalize("/tmp/x.duckdb"));
+        Assert.Equal("Data Source=a.duckdb;threads=1", DuckDbEngine.Normalize("Data Source=a.duckdb;threads=1"));
+    }
+
+    [Fact]
+    public async Task Demo_runs_in_an_empty_folder_and_tells_the_story()
+    {
+        var demoFolder = Path.Combine(_files.Folder, "demo-data");
+
+        var (exitCode, output, error) = await RunAsync("demo", "--dir", demoFolder, "--connection", Database);
+        var traces = await RunAsync("query", "select count(*) from quality.trace_summaries", "--format", "csv", "--connection", Database);
+        var evals = await RunAsync("query", "select count(*) from quality.eval_records", "--format", "csv", "--connection", Database);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("refund-v4", output);
+        Assert.Contains("0 rejected", output);
+        Assert.Equal("24000", traces.Output.Split('\n')[1]);
+        Assert.Equal("2400", evals.Output.Split('\n')[1]);
+    }
+}
