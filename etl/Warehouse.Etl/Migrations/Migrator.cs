@@ -20,7 +20,7 @@ public sealed record MigrationResult(IReadOnlyList<string> AppliedMigrations, IR
 /// names carry a hash of all view scripts, since a changed view can drop its dependants) and
 /// after any migration ran (a migration may have had to drop them).
 /// </summary>
-public sealed class Migrator(WarehouseEngine engine)
+public sealed class Migrator(WarehouseEngine engine, Func<string, IReadOnlyList<SqlScript>>? scripts = null)
 {
     public const string JournalSchema = "etl";
     public const string JournalTable = "schema_versions";
@@ -79,12 +79,16 @@ public sealed class Migrator(WarehouseEngine engine)
         return new MigrationResult(applied, views.Scripts.Select(script => script.Name).ToList());
     }
 
+    /// <summary>The engine's scripts of one kind (migrations or views); tests may supply their own.</summary>
+    private IReadOnlyList<SqlScript> Scripts(string kind) =>
+        scripts?.Invoke(kind) ?? EmbeddedScripts(EngineFolder(Engine.Kind), kind);
+
     private static string Describe(DatabaseUpgradeResult result) =>
         $"script {result.ErrorScript?.Name ?? "(unknown)"} failed: {result.Error?.Message}";
 
     private UpgradeEngine BuildMigrations() =>
         Builder()
-            .WithScripts(EmbeddedScripts(EngineFolder(Engine.Kind), "migrations"))
+            .WithScripts(Scripts("migrations"))
             .WithTransactionPerScript()
             .WithVariablesDisabled()
             .LogToNowhere()
@@ -92,7 +96,7 @@ public sealed class Migrator(WarehouseEngine engine)
 
     private UpgradeEngine BuildViews(bool force)
     {
-        var scripts = EmbeddedScripts(EngineFolder(Engine.Kind), "views");
+        var scripts = Scripts("views");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
             string.Concat(scripts.Select(script => script.Name + "\n" + script.Contents + "\n")))))[..12];
         var named = scripts.Select(script => new SqlScript($"views/{script.Name}@{hash}", script.Contents)).ToList();

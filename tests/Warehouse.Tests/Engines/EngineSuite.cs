@@ -79,6 +79,40 @@ public abstract class EngineSuite : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Views_rerun_when_a_view_script_changes_or_a_migration_ran()
+    {
+        var migrations = Migrator.EmbeddedScripts(Migrator.EngineFolder(Engine.Kind), "migrations").ToList();
+        var views = new List<DbUp.Engine.SqlScript>
+        {
+            new("0100_create_test_view.sql", ViewScript("select 1 as answer")),
+        };
+        Migrator With() => new(Engine, kind => kind == "migrations" ? migrations : views);
+
+        var first = With().Migrate();
+        var unchanged = With().Migrate();
+        views[0] = new DbUp.Engine.SqlScript("0100_create_test_view.sql", ViewScript("select 2 as answer"));
+        var changed = With().Migrate();
+        var answerAfterChange = await ScalarAsync<int>("select answer from quality.test_view");
+        migrations.Add(new DbUp.Engine.SqlScript("9999_create_test_table.sql", "create table quality.test_table (note varchar(10))"));
+        var afterMigration = With().Migrate();
+
+        Assert.Equal(["views/0100_create_test_view.sql"], first.AppliedViews.Select(StripHash));
+        Assert.False(unchanged.AnythingRan);
+        Assert.Single(changed.AppliedViews);
+        Assert.Empty(changed.AppliedMigrations);
+        Assert.Equal(2, answerAfterChange);
+        Assert.Equal(["9999_create_test_table.sql"], afterMigration.AppliedMigrations);
+        Assert.Single(afterMigration.AppliedViews);
+        Assert.False(With().Migrate().AnythingRan);
+    }
+
+    private string ViewScript(string select) => Engine.Kind == EngineKind.SqlServer
+        ? $"create or alter view quality.test_view as {select}"
+        : $"drop view if exists quality.test_view; create view quality.test_view as {select}";
+
+    private static string StripHash(string name) => name[..name.IndexOf('@')];
+
+    [Fact]
     public async Task Load_canonical_files_with_tens_of_thousands_of_rows_gives_the_right_counts()
     {
         var evals = Files.EvalCsv("evals.csv", cases: 10_000);
