@@ -62,6 +62,13 @@ public sealed class Migrator(WarehouseEngine engine, Func<string, IReadOnlyList<
 
     public MigrationResult Migrate(bool forceViews = false)
     {
+        if (Engine.Kind == EngineKind.SqlServer)
+        {
+            // A fresh SQL Server (docker compose, a new Azure SQL server) has no warehouse
+            // database yet; DbUp creates it when the login may. PostgreSQL images create theirs.
+            EnsureDatabase.For.SqlDatabase(Engine.ConnectionString, new DbUp.Engine.Output.NoOpUpgradeLog());
+        }
+
         EnsureJournalSchema();
         var migrations = BuildMigrations().PerformUpgrade();
         if (!migrations.Successful)
