@@ -44,10 +44,13 @@ public sealed class DemoCommand(Cli cli)
                 return ExitCodes.Failure;
             }
 
+            await DemoStory.RegisterComparisonAsync(engine, cancellationToken);
             await DemoStory.PrintAsync(engine, cli.Output, cancellationToken);
             await cli.Output.WriteLineAsync();
-            await cli.Output.WriteLineAsync($"The warehouse is {engine.DisplayConnection}. Try:");
-            await cli.Output.WriteLineAsync("  warehouse query \"select customer_tier, prompt_version, count(*) as traces, avg(cast(has_complaint as integer)) as complaint_rate from quality.trace_summaries group by customer_tier, prompt_version order by customer_tier, prompt_version\"");
+            await cli.Output.WriteLineAsync($"The warehouse is {engine.DisplayConnection}; comparison '{DemoStory.ComparisonName}' is registered. Try:");
+            await cli.Output.WriteLineAsync($"  warehouse deltas --comparison {DemoStory.ComparisonName}");
+            await cli.Output.WriteLineAsync("  warehouse query \"select * from quality.divergences\" --format csv");
+            await cli.Output.WriteLineAsync("(warehouse is `dotnet run --project etl/Warehouse.Etl --` from the repository, or the published binary)");
             return ExitCodes.Success;
         });
     }

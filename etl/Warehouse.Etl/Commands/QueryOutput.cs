@@ -11,23 +11,25 @@ public static class QueryOutput
 {
     public static readonly string[] Formats = ["table", "csv", "json"];
 
-    public static async Task<long> WriteAsync(DbDataReader reader, string format, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<long> WriteAsync(DbDataReader reader, string format, TextWriter output, CancellationToken cancellationToken,
+        int maxTableRows = int.MaxValue)
     {
         var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
         return format switch
         {
             "csv" => await WriteCsvAsync(reader, names, output, cancellationToken),
             "json" => await WriteJsonAsync(reader, names, output, cancellationToken),
-            _ => await WriteTableAsync(reader, names, output, cancellationToken),
+            _ => await WriteTableAsync(reader, names, output, cancellationToken, maxTableRows),
         };
     }
 
-    private static async Task<long> WriteTableAsync(DbDataReader reader, string[] names, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<long> WriteTableAsync(DbDataReader reader, string[] names, TextWriter output, CancellationToken cancellationToken,
+        int maxRows)
     {
         // A table must know its widths before its first line, so it holds the rows; use csv or
         // json for results too large to hold.
         var rows = new List<string[]>();
-        while (await reader.ReadAsync(cancellationToken))
+        while (rows.Count < maxRows && await reader.ReadAsync(cancellationToken))
         {
             rows.Add(Enumerable.Range(0, names.Length).Select(index => Format(reader.GetValue(index)) ?? "NULL").ToArray());
         }
