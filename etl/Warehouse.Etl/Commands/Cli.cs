@@ -59,6 +59,8 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         root.Subcommands.Add(new LoadCommand(this).Build());
         root.Subcommands.Add(new QueryCommand(this).Build());
         root.Subcommands.Add(new DemoCommand(this).Build());
+        root.Subcommands.Add(new CompareCommand(this).Build());
+        root.Subcommands.Add(new DeltasCommand(this).Build());
         return root;
     }
 

@@ -189,8 +189,10 @@ public sealed class CliTests : IDisposable
         var evals = await RunAsync("query", "select count(*) from quality.eval_records", "--format", "csv", "--connection", Database);
 
         Assert.True(exitCode == 0, error);
-        Assert.Contains("refund-v4", output);
+        Assert.Contains("comparison 'refund-v3-to-v4' is registered", output);
         Assert.Contains("0 rejected", output);
+        Assert.Contains("regressed", output);
+        Assert.Contains("improved", output);
         Assert.Equal("24000", traces.Output.Split('\n')[1]);
         Assert.Equal("2400", evals.Output.Split('\n')[1]);
     }
