@@ -505,8 +505,9 @@ estimated as (
 tested as (
     select
         estimated.*,
-        case when test_standard_error > 0 then delta / test_standard_error end as z_score,
-        case when test_standard_error > 0 then abs(delta / test_standard_error) / sqrt(2.0) end as erfc_argument
+        -- A standard error at or below 1e-12 is floating-point noise around equal values, not spread.
+        case when test_standard_error > 1e-12 then delta / test_standard_error end as z_score,
+        case when test_standard_error > 1e-12 then abs(delta / test_standard_error) / sqrt(2.0) end as erfc_argument
     from estimated
 ),
 
@@ -528,7 +529,7 @@ p_values as (
         z_score,
         case
             when test_standard_error is null then null
-            when test_standard_error = 0 then case when delta = 0 then cast(1 as double precision) else cast(0 as double precision) end
+            when test_standard_error <= 1e-12 then case when abs(delta) <= 1e-12 then cast(1 as double precision) else cast(0 as double precision) end
             -- erfc(27) is below 1e-300: exp() would underflow, which PostgreSQL reports as an error.
             when erfc_argument >= 27 then 0.0
             else erfc_t * (0.254829592 + erfc_t * (-0.284496736 + erfc_t * (1.421413741

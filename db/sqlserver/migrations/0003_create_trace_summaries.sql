@@ -4,21 +4,24 @@
 -- The natural key is 64 + 200 nvarchar characters (528 bytes), well under SQL Server's
 -- 1,700-byte limit for a nonclustered index key. Defaults are named so a later `alter` is the
 -- same everywhere.
+-- Key columns use a binary collation: keys keep the case the source gave them and compare
+-- exactly, as on DuckDB and PostgreSQL ('Enterprise' and 'enterprise' are two slices), where the
+-- usual case-insensitive server default would merge them.
 create table quality.trace_summaries (
-    source                  nvarchar(64)    not null,
-    trace_id                nvarchar(200)   not null,
+    source                  nvarchar(64) collate Latin1_General_100_BIN2    not null,
+    trace_id                nvarchar(200) collate Latin1_General_100_BIN2   not null,
     started_at              datetime2(6),
-    model_version           nvarchar(200)   not null constraint df_trace_summaries__model_version default N'unknown',
-    prompt_version          nvarchar(200)   not null constraint df_trace_summaries__prompt_version default N'unknown',
-    retriever_version       nvarchar(200)   not null constraint df_trace_summaries__retriever_version default N'unknown',
-    guardrail_version       nvarchar(200)   not null constraint df_trace_summaries__guardrail_version default N'unknown',
-    experiment_bucket       nvarchar(200)   not null constraint df_trace_summaries__experiment_bucket default N'unknown',
-    feature                 nvarchar(200)   not null constraint df_trace_summaries__feature default N'unknown',
-    intent                  nvarchar(200)   not null constraint df_trace_summaries__intent default N'unknown',
-    language                nvarchar(200)   not null constraint df_trace_summaries__language default N'unknown',
-    customer_tier           nvarchar(200)   not null constraint df_trace_summaries__customer_tier default N'unknown',
-    output_format           nvarchar(200)   not null constraint df_trace_summaries__output_format default N'unknown',
-    context_band            nvarchar(16)    not null constraint df_trace_summaries__context_band default N'unknown',
+    model_version           nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__model_version default N'unknown',
+    prompt_version          nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__prompt_version default N'unknown',
+    retriever_version       nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__retriever_version default N'unknown',
+    guardrail_version       nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__guardrail_version default N'unknown',
+    experiment_bucket       nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__experiment_bucket default N'unknown',
+    feature                 nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__feature default N'unknown',
+    intent                  nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__intent default N'unknown',
+    language                nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__language default N'unknown',
+    customer_tier           nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__customer_tier default N'unknown',
+    output_format           nvarchar(200) collate Latin1_General_100_BIN2   not null constraint df_trace_summaries__output_format default N'unknown',
+    context_band            nvarchar(16) collate Latin1_General_100_BIN2    not null constraint df_trace_summaries__context_band default N'unknown',
     latency_ms              float,
     cost_usd                float,
     input_tokens            bigint,

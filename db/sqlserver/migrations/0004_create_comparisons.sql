@@ -1,10 +1,13 @@
 -- A registered baseline/candidate pair on one version key. The online windows are optional:
 -- without them every trace of each version counts.
+-- Key columns use a binary collation: keys keep the case the source gave them and compare
+-- exactly, as on DuckDB and PostgreSQL ('Enterprise' and 'enterprise' are two slices), where the
+-- usual case-insensitive server default would merge them.
 create table quality.comparisons (
-    comparison_name  nvarchar(200)  not null,
-    compare_key      nvarchar(64)   not null,
-    baseline         nvarchar(200)  not null,
-    candidate        nvarchar(200)  not null,
+    comparison_name  nvarchar(200) collate Latin1_General_100_BIN2  not null,
+    compare_key      nvarchar(64) collate Latin1_General_100_BIN2   not null,
+    baseline         nvarchar(200) collate Latin1_General_100_BIN2  not null,
+    candidate        nvarchar(200) collate Latin1_General_100_BIN2  not null,
     baseline_from    datetime2(6),
     baseline_to      datetime2(6),
     candidate_from   datetime2(6),

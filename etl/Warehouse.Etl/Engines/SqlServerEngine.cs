@@ -15,7 +15,9 @@ public sealed class SqlServerEngine(string connectionString) : WarehouseEngine(c
 
     public override string TypeName(ColumnType type) => type switch
     {
-        ColumnType.Text => "nvarchar(max)",
+        // The fact tables' key columns are binary-collated; staging text must match, or joins on
+        // keys fail with a collation conflict against tempdb's default.
+        ColumnType.Text => "nvarchar(max) collate Latin1_General_100_BIN2",
         ColumnType.Integer => "int",
         ColumnType.BigInt => "bigint",
         ColumnType.Double => "float",

@@ -64,7 +64,13 @@ public abstract class EngineSuite : IAsyncLifetime
             Assert.Equal(0L, await ScalarAsync<long>($"select count(*) from {table}"));
         }
 
-        Assert.Equal(8L, await ScalarAsync<long>("select count(*) from etl.schema_versions"));
+        var viewScripts = Migrator.EmbeddedScripts(Migrator.EngineFolder(Engine.Kind), "views").Count;
+        Assert.Equal(viewScripts, result.AppliedViews.Count);
+        Assert.Equal(8L + viewScripts, await ScalarAsync<long>("select count(*) from etl.schema_versions"));
+        foreach (var view in new[] { "eval_slices", "trace_slices", "slice_deltas", "divergences", "slice_mix", "coverage_gaps", "seed_candidates", "lock_status" })
+        {
+            Assert.Equal(0L, await ScalarAsync<long>($"select count(*) from quality.{view}"));
+        }
     }
 
     [Fact]

@@ -1,0 +1,621 @@
+-- quality.slice_deltas: did the candidate get better or worse than the baseline, per slice?
+-- Grain: one row per comparison × side (offline/online) × metric × slice.
+--
+-- Arms: offline, the eval records whose compare_key column holds the baseline or the
+-- candidate value; online, the traces that do and whose started_at falls in the arm's optional
+-- window [from, to). Slice levels: overall, feature, feature_intent, feature_customer_tier,
+-- feature_language, feature_context_band; rolled-up label columns hold '*'.
+-- Metrics: offline `mean_score:<metric>` and `pass_rate:<metric>` (higher is better); online
+-- complaint, error, tool/json parse failure and empty retrieval rates, mean latency (ms) and
+-- mean cost (USD) (lower is better). Values are fractions in 0..1 for rates and scores.
+--
+-- Statistics (large-sample normal theory, chosen so that every engine computes the same numbers):
+-- * paired_z: offline rows where at least 30 cases (dataset_id, case_id) ran on both versions
+--   in the slice. Per case and arm the metric is averaged over runs and epochs; the test is on
+--   the per-case differences d: delta = mean(d), se = sd(d) / sqrt(n_pairs); the values and n
+--   are those of the paired cases. cases_regressed / cases_improved count pairs with d < 0 / d > 0.
+-- * two_proportion_z: other rate rows; the interval uses the unpooled standard error, the
+--   test the pooled one (the usual two-proportion z-test).
+-- * welch_z: other mean rows; se = sqrt(var_b / n_b + var_c / n_c) with sample variances.
+-- * ci_low, ci_high: delta ± 1.959964 se (95 %). p_value: two-sided, 2 (1 − Φ(|z|)) = erfc(|z| / √2),
+--   with erfc from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), since no engine
+--   ships a normal distribution function in SQL.
+-- * p_adjusted: Holm's step-down adjustment across all tested rows of one comparison and side
+--   (rows with at least 30 observations per arm), which keeps the chance of any false verdict
+--   in a comparison side at or under 5 %.
+-- * verdict: insufficient_data when an arm has fewer than 30 observations (the usual floor for
+--   the normal approximation); improved / regressed when p_adjusted < 0.05, by the direction
+--   of delta against higher_is_better; unchanged otherwise.
+create or alter view quality.slice_deltas as
+with
+
+comparisons as (
+    select * from quality.comparisons
+),
+
+eval_records as (
+    select * from quality.eval_records
+),
+
+trace_summaries as (
+    select * from quality.trace_summaries
+),
+
+offline_observations as (
+    select
+        comparisons.comparison_name,
+        'baseline' as arm,
+        eval_records.metric,
+        eval_records.dataset_id,
+        eval_records.case_id,
+        eval_records.feature,
+        eval_records.intent,
+        eval_records.language,
+        eval_records.customer_tier,
+        eval_records.context_band,
+        eval_records.score,
+        case when eval_records.is_passed = 1 then cast(1 as double precision) when eval_records.is_passed = 0 then cast(0 as double precision) end as passed
+    from eval_records
+    inner join comparisons
+        on comparisons.baseline = case comparisons.compare_key
+            when 'model_version' then eval_records.model_version
+            when 'prompt_version' then eval_records.prompt_version
+            when 'retriever_version' then eval_records.retriever_version
+            when 'guardrail_version' then eval_records.guardrail_version
+            when 'experiment_bucket' then eval_records.experiment_bucket
+        end
+    union all
+    select
+        comparisons.comparison_name,
+        'candidate' as arm,
+        eval_records.metric,
+        eval_records.dataset_id,
+        eval_records.case_id,
+        eval_records.feature,
+        eval_records.intent,
+        eval_records.language,
+        eval_records.customer_tier,
+        eval_records.context_band,
+        eval_records.score,
+        case when eval_records.is_passed = 1 then cast(1 as double precision) when eval_records.is_passed = 0 then cast(0 as double precision) end as passed
+    from eval_records
+    inner join comparisons
+        on comparisons.candidate = case comparisons.compare_key
+            when 'model_version' then eval_records.model_version
+            when 'prompt_version' then eval_records.prompt_version
+            when 'retriever_version' then eval_records.retriever_version
+            when 'guardrail_version' then eval_records.guardrail_version
+            when 'experiment_bucket' then eval_records.experiment_bucket
+        end
+),
+
+offline_arm_aggregates as (
+    select
+        comparison_name,
+        metric,
+        case
+            when grouping(feature) = 1 then 'overall'
+            when grouping(intent) = 0 then 'feature_intent'
+            when grouping(customer_tier) = 0 then 'feature_customer_tier'
+            when grouping(language) = 0 then 'feature_language'
+            when grouping(context_band) = 0 then 'feature_context_band'
+            else 'feature'
+        end as slice_level,
+        coalesce(feature, '*') as feature,
+        coalesce(intent, '*') as intent,
+        coalesce(language, '*') as language,
+        coalesce(customer_tier, '*') as customer_tier,
+        coalesce(context_band, '*') as context_band,
+        count(case when arm = 'baseline' then score end) as score_n_baseline,
+        count(case when arm = 'candidate' then score end) as score_n_candidate,
+        avg(case when arm = 'baseline' then score end) as score_mean_baseline,
+        avg(case when arm = 'candidate' then score end) as score_mean_candidate,
+        var(case when arm = 'baseline' then score end) as score_variance_baseline,
+        var(case when arm = 'candidate' then score end) as score_variance_candidate,
+        count(case when arm = 'baseline' then passed end) as pass_n_baseline,
+        count(case when arm = 'candidate' then passed end) as pass_n_candidate,
+        avg(case when arm = 'baseline' then passed end) as pass_mean_baseline,
+        avg(case when arm = 'candidate' then passed end) as pass_mean_candidate
+    from offline_observations
+    group by
+        comparison_name,
+        metric,
+        grouping sets (
+            (),
+            (feature),
+            (feature, intent),
+            (feature, customer_tier),
+            (feature, language),
+            (feature, context_band)
+        )
+),
+
+offline_cases as (
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        avg(case when arm = 'baseline' then score end) as score_baseline,
+        avg(case when arm = 'candidate' then score end) as score_candidate,
+        avg(case when arm = 'baseline' then passed end) as pass_baseline,
+        avg(case when arm = 'candidate' then passed end) as pass_candidate
+    from offline_observations
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+offline_case_differences as (
+    select
+        offline_cases.*,
+        score_candidate - score_baseline as score_difference,
+        pass_candidate - pass_baseline as pass_difference
+    from offline_cases
+),
+
+offline_pair_aggregates as (
+    select
+        comparison_name,
+        metric,
+        case
+            when grouping(feature) = 1 then 'overall'
+            when grouping(intent) = 0 then 'feature_intent'
+            when grouping(customer_tier) = 0 then 'feature_customer_tier'
+            when grouping(language) = 0 then 'feature_language'
+            when grouping(context_band) = 0 then 'feature_context_band'
+            else 'feature'
+        end as slice_level,
+        coalesce(feature, '*') as feature,
+        coalesce(intent, '*') as intent,
+        coalesce(language, '*') as language,
+        coalesce(customer_tier, '*') as customer_tier,
+        coalesce(context_band, '*') as context_band,
+        count(score_difference) as score_pairs,
+        avg(case when score_difference is not null then score_baseline end) as score_pair_mean_baseline,
+        avg(case when score_difference is not null then score_candidate end) as score_pair_mean_candidate,
+        avg(score_difference) as score_pair_mean_difference,
+        var(score_difference) as score_pair_variance,
+        sum(case when score_difference < 0 then 1 else 0 end) as score_cases_regressed,
+        sum(case when score_difference > 0 then 1 else 0 end) as score_cases_improved,
+        count(pass_difference) as pass_pairs,
+        avg(case when pass_difference is not null then pass_baseline end) as pass_pair_mean_baseline,
+        avg(case when pass_difference is not null then pass_candidate end) as pass_pair_mean_candidate,
+        avg(pass_difference) as pass_pair_mean_difference,
+        var(pass_difference) as pass_pair_variance,
+        sum(case when pass_difference < 0 then 1 else 0 end) as pass_cases_regressed,
+        sum(case when pass_difference > 0 then 1 else 0 end) as pass_cases_improved
+    from offline_case_differences
+    group by
+        comparison_name,
+        metric,
+        grouping sets (
+            (),
+            (feature),
+            (feature, intent),
+            (feature, customer_tier),
+            (feature, language),
+            (feature, context_band)
+        )
+),
+
+offline_metric_rows as (
+    select
+        arms.comparison_name,
+        'offline' as side,
+        'mean_score:' + arms.metric as metric,
+        cast(0 as bit) as is_rate,
+        arms.slice_level,
+        arms.feature,
+        arms.intent,
+        arms.language,
+        arms.customer_tier,
+        arms.context_band,
+        arms.score_n_baseline as n_baseline,
+        arms.score_n_candidate as n_candidate,
+        arms.score_mean_baseline as mean_baseline,
+        arms.score_mean_candidate as mean_candidate,
+        arms.score_variance_baseline as variance_baseline,
+        arms.score_variance_candidate as variance_candidate,
+        pairs.score_pairs as n_pairs,
+        pairs.score_pair_mean_baseline as pair_mean_baseline,
+        pairs.score_pair_mean_candidate as pair_mean_candidate,
+        pairs.score_pair_mean_difference as pair_mean_difference,
+        pairs.score_pair_variance as pair_variance,
+        pairs.score_cases_regressed as cases_regressed,
+        pairs.score_cases_improved as cases_improved
+    from offline_arm_aggregates as arms
+    inner join offline_pair_aggregates as pairs
+        on pairs.comparison_name = arms.comparison_name
+        and pairs.metric = arms.metric
+        and pairs.slice_level = arms.slice_level
+        and pairs.feature = arms.feature
+        and pairs.intent = arms.intent
+        and pairs.language = arms.language
+        and pairs.customer_tier = arms.customer_tier
+        and pairs.context_band = arms.context_band
+    where arms.score_n_baseline + arms.score_n_candidate > 0
+    union all
+    select
+        arms.comparison_name,
+        'offline' as side,
+        'pass_rate:' + arms.metric as metric,
+        cast(1 as bit) as is_rate,
+        arms.slice_level,
+        arms.feature,
+        arms.intent,
+        arms.language,
+        arms.customer_tier,
+        arms.context_band,
+        arms.pass_n_baseline as n_baseline,
+        arms.pass_n_candidate as n_candidate,
+        arms.pass_mean_baseline as mean_baseline,
+        arms.pass_mean_candidate as mean_candidate,
+        cast(null as double precision) as variance_baseline,
+        cast(null as double precision) as variance_candidate,
+        pairs.pass_pairs as n_pairs,
+        pairs.pass_pair_mean_baseline as pair_mean_baseline,
+        pairs.pass_pair_mean_candidate as pair_mean_candidate,
+        pairs.pass_pair_mean_difference as pair_mean_difference,
+        pairs.pass_pair_variance as pair_variance,
+        pairs.pass_cases_regressed as cases_regressed,
+        pairs.pass_cases_improved as cases_improved
+    from offline_arm_aggregates as arms
+    inner join offline_pair_aggregates as pairs
+        on pairs.comparison_name = arms.comparison_name
+        and pairs.metric = arms.metric
+        and pairs.slice_level = arms.slice_level
+        and pairs.feature = arms.feature
+        and pairs.intent = arms.intent
+        and pairs.language = arms.language
+        and pairs.customer_tier = arms.customer_tier
+        and pairs.context_band = arms.context_band
+    where arms.pass_n_baseline + arms.pass_n_candidate > 0
+),
+
+online_observations as (
+    select
+        comparisons.comparison_name,
+        'baseline' as arm,
+        trace_summaries.*
+    from trace_summaries
+    inner join comparisons
+        on comparisons.baseline = case comparisons.compare_key
+            when 'model_version' then trace_summaries.model_version
+            when 'prompt_version' then trace_summaries.prompt_version
+            when 'retriever_version' then trace_summaries.retriever_version
+            when 'guardrail_version' then trace_summaries.guardrail_version
+            when 'experiment_bucket' then trace_summaries.experiment_bucket
+        end
+    where (comparisons.baseline_from is null or trace_summaries.started_at >= comparisons.baseline_from)
+        and (comparisons.baseline_to is null or trace_summaries.started_at < comparisons.baseline_to)
+    union all
+    select
+        comparisons.comparison_name,
+        'candidate' as arm,
+        trace_summaries.*
+    from trace_summaries
+    inner join comparisons
+        on comparisons.candidate = case comparisons.compare_key
+            when 'model_version' then trace_summaries.model_version
+            when 'prompt_version' then trace_summaries.prompt_version
+            when 'retriever_version' then trace_summaries.retriever_version
+            when 'guardrail_version' then trace_summaries.guardrail_version
+            when 'experiment_bucket' then trace_summaries.experiment_bucket
+        end
+    where (comparisons.candidate_from is null or trace_summaries.started_at >= comparisons.candidate_from)
+        and (comparisons.candidate_to is null or trace_summaries.started_at < comparisons.candidate_to)
+),
+
+online_arm_aggregates as (
+    select
+        comparison_name,
+        case
+            when grouping(feature) = 1 then 'overall'
+            when grouping(intent) = 0 then 'feature_intent'
+            when grouping(customer_tier) = 0 then 'feature_customer_tier'
+            when grouping(language) = 0 then 'feature_language'
+            when grouping(context_band) = 0 then 'feature_context_band'
+            else 'feature'
+        end as slice_level,
+        coalesce(feature, '*') as feature,
+        coalesce(intent, '*') as intent,
+        coalesce(language, '*') as language,
+        coalesce(customer_tier, '*') as customer_tier,
+        coalesce(context_band, '*') as context_band,
+        count(case when arm = 'baseline' then 1 end) as traces_baseline,
+        count(case when arm = 'candidate' then 1 end) as traces_candidate,
+        avg(case when arm = 'baseline' then case when has_complaint = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as complaint_rate_baseline,
+        avg(case when arm = 'candidate' then case when has_complaint = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as complaint_rate_candidate,
+        avg(case when arm = 'baseline' then case when is_error = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as error_rate_baseline,
+        avg(case when arm = 'candidate' then case when is_error = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as error_rate_candidate,
+        avg(case when arm = 'baseline' then case when has_tool_parse_failure = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as tool_parse_failure_rate_baseline,
+        avg(case when arm = 'candidate' then case when has_tool_parse_failure = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as tool_parse_failure_rate_candidate,
+        avg(case when arm = 'baseline' then case when has_json_parse_failure = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as json_parse_failure_rate_baseline,
+        avg(case when arm = 'candidate' then case when has_json_parse_failure = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as json_parse_failure_rate_candidate,
+        avg(case when arm = 'baseline' then case when is_retrieval_empty = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as retrieval_empty_rate_baseline,
+        avg(case when arm = 'candidate' then case when is_retrieval_empty = 1 then cast(1 as double precision) else cast(0 as double precision) end end) as retrieval_empty_rate_candidate,
+        count(case when arm = 'baseline' then latency_ms end) as latency_n_baseline,
+        count(case when arm = 'candidate' then latency_ms end) as latency_n_candidate,
+        avg(case when arm = 'baseline' then latency_ms end) as latency_mean_baseline,
+        avg(case when arm = 'candidate' then latency_ms end) as latency_mean_candidate,
+        var(case when arm = 'baseline' then latency_ms end) as latency_variance_baseline,
+        var(case when arm = 'candidate' then latency_ms end) as latency_variance_candidate,
+        count(case when arm = 'baseline' then cost_usd end) as cost_n_baseline,
+        count(case when arm = 'candidate' then cost_usd end) as cost_n_candidate,
+        avg(case when arm = 'baseline' then cost_usd end) as cost_mean_baseline,
+        avg(case when arm = 'candidate' then cost_usd end) as cost_mean_candidate,
+        var(case when arm = 'baseline' then cost_usd end) as cost_variance_baseline,
+        var(case when arm = 'candidate' then cost_usd end) as cost_variance_candidate
+    from online_observations
+    group by
+        comparison_name,
+        grouping sets (
+            (),
+            (feature),
+            (feature, intent),
+            (feature, customer_tier),
+            (feature, language),
+            (feature, context_band)
+        )
+),
+
+online_metric_rows as (
+    select
+        comparison_name, 'complaint_rate' as metric, cast(1 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        traces_baseline as n_baseline, traces_candidate as n_candidate,
+        complaint_rate_baseline as mean_baseline, complaint_rate_candidate as mean_candidate,
+        cast(null as double precision) as variance_baseline, cast(null as double precision) as variance_candidate
+    from online_arm_aggregates
+    union all
+    select
+        comparison_name, 'error_rate' as metric, cast(1 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        traces_baseline, traces_candidate,
+        error_rate_baseline, error_rate_candidate,
+        cast(null as double precision), cast(null as double precision)
+    from online_arm_aggregates
+    union all
+    select
+        comparison_name, 'tool_parse_failure_rate' as metric, cast(1 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        traces_baseline, traces_candidate,
+        tool_parse_failure_rate_baseline, tool_parse_failure_rate_candidate,
+        cast(null as double precision), cast(null as double precision)
+    from online_arm_aggregates
+    union all
+    select
+        comparison_name, 'json_parse_failure_rate' as metric, cast(1 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        traces_baseline, traces_candidate,
+        json_parse_failure_rate_baseline, json_parse_failure_rate_candidate,
+        cast(null as double precision), cast(null as double precision)
+    from online_arm_aggregates
+    union all
+    select
+        comparison_name, 'retrieval_empty_rate' as metric, cast(1 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        traces_baseline, traces_candidate,
+        retrieval_empty_rate_baseline, retrieval_empty_rate_candidate,
+        cast(null as double precision), cast(null as double precision)
+    from online_arm_aggregates
+    union all
+    select
+        comparison_name, 'mean_latency_ms' as metric, cast(0 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        latency_n_baseline, latency_n_candidate,
+        latency_mean_baseline, latency_mean_candidate,
+        latency_variance_baseline, latency_variance_candidate
+    from online_arm_aggregates
+    where latency_n_baseline + latency_n_candidate > 0
+    union all
+    select
+        comparison_name, 'mean_cost_usd' as metric, cast(0 as bit) as is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        cost_n_baseline, cost_n_candidate,
+        cost_mean_baseline, cost_mean_candidate,
+        cost_variance_baseline, cost_variance_candidate
+    from online_arm_aggregates
+    where cost_n_baseline + cost_n_candidate > 0
+),
+
+metric_rows as (
+    select
+        comparison_name, side, metric, is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        n_baseline, n_candidate, mean_baseline, mean_candidate, variance_baseline, variance_candidate,
+        n_pairs, pair_mean_baseline, pair_mean_candidate, pair_mean_difference, pair_variance,
+        cases_regressed, cases_improved
+    from offline_metric_rows
+    union all
+    select
+        comparison_name, 'online' as side, metric, is_rate, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        n_baseline, n_candidate, mean_baseline, mean_candidate, variance_baseline, variance_candidate,
+        cast(null as bigint) as n_pairs,
+        cast(null as double precision) as pair_mean_baseline,
+        cast(null as double precision) as pair_mean_candidate,
+        cast(null as double precision) as pair_mean_difference,
+        cast(null as double precision) as pair_variance,
+        cast(null as bigint) as cases_regressed,
+        cast(null as bigint) as cases_improved
+    from online_metric_rows
+),
+
+measured as (
+    select
+        metric_rows.*,
+        case
+            when side = 'offline' and n_pairs >= 30 then 'paired_z'
+            when is_rate = 1 then 'two_proportion_z'
+            else 'welch_z'
+        end as statistical_test
+    from metric_rows
+),
+
+estimated as (
+    select
+        comparison_name, side, metric, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        statistical_test,
+        case when statistical_test = 'paired_z' then n_pairs else n_baseline end as n_baseline,
+        case when statistical_test = 'paired_z' then n_pairs else n_candidate end as n_candidate,
+        case when side = 'offline' then n_pairs end as n_pairs,
+        case when statistical_test = 'paired_z' then pair_mean_baseline else mean_baseline end as value_baseline,
+        case when statistical_test = 'paired_z' then pair_mean_candidate else mean_candidate end as value_candidate,
+        case when statistical_test = 'paired_z' then pair_mean_difference else mean_candidate - mean_baseline end as delta,
+        -- Standard error of the interval and of the test; equal except for two proportions.
+        case
+            when statistical_test = 'paired_z' then sqrt(pair_variance / n_pairs)
+            when n_baseline < 2 or n_candidate < 2 then null
+            when statistical_test = 'two_proportion_z' then sqrt(
+                mean_baseline * (1 - mean_baseline) / n_baseline
+                + mean_candidate * (1 - mean_candidate) / n_candidate)
+            else sqrt(variance_baseline / n_baseline + variance_candidate / n_candidate)
+        end as standard_error,
+        case
+            when statistical_test = 'paired_z' then sqrt(pair_variance / n_pairs)
+            when n_baseline < 2 or n_candidate < 2 then null
+            when statistical_test = 'two_proportion_z' then sqrt(
+                ((mean_baseline * n_baseline + mean_candidate * n_candidate) / (n_baseline + n_candidate))
+                * (1 - (mean_baseline * n_baseline + mean_candidate * n_candidate) / (n_baseline + n_candidate))
+                * (1.0e0 / n_baseline + 1.0e0 / n_candidate))
+            else sqrt(variance_baseline / n_baseline + variance_candidate / n_candidate)
+        end as test_standard_error,
+        case when side = 'offline' and n_pairs > 0 then cases_regressed end as cases_regressed,
+        case when side = 'offline' and n_pairs > 0 then cases_improved end as cases_improved
+    from measured
+),
+
+tested as (
+    select
+        estimated.*,
+        -- A standard error at or below 1e-12 is floating-point noise around equal values, not spread.
+        case when test_standard_error > 1e-12 then delta / test_standard_error end as z_score,
+        case when test_standard_error > 1e-12 then abs(delta / test_standard_error) / sqrt(2.0e0) end as erfc_argument
+    from estimated
+),
+
+normal_tail as (
+    select
+        tested.*,
+        1.0 / (1.0 + 0.3275911 * erfc_argument) as erfc_t
+    from tested
+),
+
+p_values as (
+    select
+        comparison_name, side, metric, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        statistical_test, n_baseline, n_candidate, n_pairs,
+        value_baseline, value_candidate, delta,
+        delta - 1.959964 * standard_error as ci_low,
+        delta + 1.959964 * standard_error as ci_high,
+        z_score,
+        case
+            when test_standard_error is null then null
+            when test_standard_error <= 1e-12 then case when abs(delta) <= 1e-12 then cast(1 as double precision) else cast(0 as double precision) end
+            -- erfc(27) is below 1e-300: exp() would underflow, which PostgreSQL reports as an error;
+            -- kept here so that every engine takes the same branch.
+            when erfc_argument >= 27 then 0.0
+            else erfc_t * (0.254829592 + erfc_t * (-0.284496736 + erfc_t * (1.421413741
+                + erfc_t * (-1.453152027 + erfc_t * 1.061405429)))) * exp(-erfc_argument * erfc_argument)
+        end as p_value,
+        cases_regressed,
+        cases_improved
+    from normal_tail
+),
+
+holm_family as (
+    select
+        comparison_name, side, metric, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        p_value,
+        count(*) over (partition by comparison_name, side) as family_size,
+        row_number() over (
+            partition by comparison_name, side
+            order by p_value, metric, slice_level, feature, intent, language, customer_tier, context_band
+        ) as family_rank
+    from p_values
+    where p_value is not null and n_baseline >= 30 and n_candidate >= 30
+),
+
+holm_adjusted as (
+    select
+        comparison_name, side, metric, slice_level,
+        feature, intent, language, customer_tier, context_band,
+        least(1.0, max((family_size - family_rank + 1) * p_value) over (
+            partition by comparison_name, side
+            order by family_rank
+            rows between unbounded preceding and current row
+        )) as p_adjusted
+    from holm_family
+),
+
+final as (
+    select
+        p_values.comparison_name,
+        comparisons.compare_key,
+        comparisons.baseline,
+        comparisons.candidate,
+        p_values.side,
+        p_values.metric,
+        cast(case when p_values.side = 'offline' then 1 else 0 end as bit) as higher_is_better,
+        p_values.slice_level,
+        p_values.feature,
+        p_values.intent,
+        p_values.language,
+        p_values.customer_tier,
+        '*' as output_format,
+        p_values.context_band,
+        cast(p_values.n_baseline as bigint) as n_baseline,
+        cast(p_values.n_candidate as bigint) as n_candidate,
+        cast(p_values.n_pairs as bigint) as n_pairs,
+        cast(p_values.value_baseline as double precision) as value_baseline,
+        cast(p_values.value_candidate as double precision) as value_candidate,
+        cast(p_values.delta as double precision) as delta,
+        cast(p_values.ci_low as double precision) as ci_low,
+        cast(p_values.ci_high as double precision) as ci_high,
+        p_values.statistical_test,
+        cast(p_values.z_score as double precision) as z_score,
+        cast(p_values.p_value as double precision) as p_value,
+        cast(holm_adjusted.p_adjusted as double precision) as p_adjusted,
+        cast(p_values.cases_regressed as bigint) as cases_regressed,
+        cast(p_values.cases_improved as bigint) as cases_improved,
+        case
+            when p_values.n_baseline < 30 or p_values.n_candidate < 30 then 'insufficient_data'
+            -- No else: a NULL delta stays unknown, as (delta > 0) = higher_is_better does elsewhere.
+            when holm_adjusted.p_adjusted < 0.05 and case when p_values.delta > 0 then 1 when p_values.delta <= 0 then 0 end
+                = case when p_values.side = 'offline' then 1 else 0 end then 'improved'
+            when holm_adjusted.p_adjusted < 0.05 then 'regressed'
+            else 'unchanged'
+        end as verdict
+    from p_values
+    inner join comparisons
+        on comparisons.comparison_name = p_values.comparison_name
+    left join holm_adjusted
+        on holm_adjusted.comparison_name = p_values.comparison_name
+        and holm_adjusted.side = p_values.side
+        and holm_adjusted.metric = p_values.metric
+        and holm_adjusted.slice_level = p_values.slice_level
+        and holm_adjusted.feature = p_values.feature
+        and holm_adjusted.intent = p_values.intent
+        and holm_adjusted.language = p_values.language
+        and holm_adjusted.customer_tier = p_values.customer_tier
+        and holm_adjusted.context_band = p_values.context_band
+)
+
+select * from final;
