@@ -134,6 +134,7 @@ final as (
         '*' as output_format,
         context_band,
         cast(n_traces as bigint) as n_traces,
+        cast(n_complaints as bigint) as n_complaints,
         cast(n_eval_cases as bigint) as n_eval_cases,
         production_share,
         eval_share,
