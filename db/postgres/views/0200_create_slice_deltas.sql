@@ -133,16 +133,26 @@ offline_arm_aggregates as (
 ),
 
 offline_cases as (
+    -- A case is paired in every slice that holds both of its arms: grouping the case means by
+    -- slice level keeps a case whose labels changed between versions paired where they agree.
     select
         comparison_name,
         metric,
         dataset_id,
         case_id,
-        feature,
-        intent,
-        language,
-        customer_tier,
-        context_band,
+        case
+            when grouping(feature) = 1 then 'overall'
+            when grouping(intent) = 0 then 'feature_intent'
+            when grouping(customer_tier) = 0 then 'feature_customer_tier'
+            when grouping(language) = 0 then 'feature_language'
+            when grouping(context_band) = 0 then 'feature_context_band'
+            else 'feature'
+        end as slice_level,
+        coalesce(feature, '*') as feature,
+        coalesce(intent, '*') as intent,
+        coalesce(language, '*') as language,
+        coalesce(customer_tier, '*') as customer_tier,
+        coalesce(context_band, '*') as context_band,
         avg(case when arm = 'baseline' then score end) as score_baseline,
         avg(case when arm = 'candidate' then score end) as score_candidate,
         avg(case when arm = 'baseline' then passed end) as pass_baseline,
@@ -153,11 +163,14 @@ offline_cases as (
         metric,
         dataset_id,
         case_id,
-        feature,
-        intent,
-        language,
-        customer_tier,
-        context_band
+        grouping sets (
+            (),
+            (feature),
+            (feature, intent),
+            (feature, customer_tier),
+            (feature, language),
+            (feature, context_band)
+        )
 ),
 
 offline_case_differences as (
@@ -172,19 +185,12 @@ offline_pair_aggregates as (
     select
         comparison_name,
         metric,
-        case
-            when grouping(feature) = 1 then 'overall'
-            when grouping(intent) = 0 then 'feature_intent'
-            when grouping(customer_tier) = 0 then 'feature_customer_tier'
-            when grouping(language) = 0 then 'feature_language'
-            when grouping(context_band) = 0 then 'feature_context_band'
-            else 'feature'
-        end as slice_level,
-        coalesce(feature, '*') as feature,
-        coalesce(intent, '*') as intent,
-        coalesce(language, '*') as language,
-        coalesce(customer_tier, '*') as customer_tier,
-        coalesce(context_band, '*') as context_band,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
         count(score_difference) as score_pairs,
         avg(case when score_difference is not null then score_baseline end) as score_pair_mean_baseline,
         avg(case when score_difference is not null then score_candidate end) as score_pair_mean_candidate,
@@ -203,14 +209,12 @@ offline_pair_aggregates as (
     group by
         comparison_name,
         metric,
-        grouping sets (
-            (),
-            (feature),
-            (feature, intent),
-            (feature, customer_tier),
-            (feature, language),
-            (feature, context_band)
-        )
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
 ),
 
 offline_metric_rows as (
