@@ -195,5 +195,25 @@ public sealed class CliTests : IDisposable
         Assert.Contains("improved", output);
         Assert.Equal("24000", traces.Output.Split('\n')[1]);
         Assert.Equal("2400", evals.Output.Split('\n')[1]);
+
+        // An A/A comparison on the same data: refund-v3's first week against its second week
+        // online, and refund-v3 against itself offline. Nothing may read improved or regressed.
+        var added = await RunAsync("compare", "add", "--name", "a-a", "--key", "prompt_version",
+            "--baseline", "refund-v3", "--candidate", "refund-v3",
+            "--baseline-from", "2026-11-01", "--baseline-to", "2026-11-08",
+            "--candidate-from", "2026-11-08", "--candidate-to", "2026-11-15", "--connection", Database);
+        var verdicts = await RunAsync("query",
+            "select side, verdict, count(*) as n_rows from quality.slice_deltas where comparison_name = 'a-a' group by side, verdict order by side, verdict",
+            "--format", "csv", "--connection", Database);
+        var story = await RunAsync("query",
+            "select side, verdict from quality.slice_deltas where comparison_name = 'refund-v3-to-v4' and slice_level = 'overall' "
+            + "and metric in ('pass_rate:correctness', 'complaint_rate') order by side",
+            "--format", "csv", "--connection", Database);
+
+        Assert.True(added.ExitCode == 0, added.Error);
+        Assert.DoesNotContain("improved", verdicts.Output);
+        Assert.DoesNotContain("regressed", verdicts.Output);
+        Assert.Contains("online,unchanged,", verdicts.Output);
+        Assert.Equal("side,verdict\noffline,improved\nonline,regressed\n", story.Output);
     }
 }
