@@ -102,9 +102,16 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
     private static string Scrub(string message, string? connection) =>
         connection is null ? message : ConnectionStrings.Scrub(message, connection);
 
+    private IConfiguration? _configuration = configuration;
+
+    /// <summary>appsettings.json and WAREHOUSE_* variables, read once per invocation.</summary>
+    public IConfiguration Configuration => _configuration ??= WarehouseSettings.LoadConfiguration();
+
+    /// <summary>Per-tool key paths from the `Sources` section.</summary>
+    public Sources.SourceSettings SourceSettings => new(Configuration);
+
     public WarehouseSettings Settings(ParseResult parseResult) =>
-        WarehouseSettings.Resolve(parseResult.GetValue(_engine), parseResult.GetValue(_connection),
-            configuration ?? WarehouseSettings.LoadConfiguration());
+        WarehouseSettings.Resolve(parseResult.GetValue(_engine), parseResult.GetValue(_connection), Configuration);
 
     /// <summary>The engine, with its schema brought up to date ("every command migrates first if behind").</summary>
     public WarehouseEngine OpenWarehouse(ParseResult parseResult, out MigrationResult migration)

@@ -24,7 +24,7 @@ public sealed class DemoCommand(Cli cli)
             await cli.Output.WriteLineAsync(
                 $"wrote {files.Traces} traces, {files.EvalRecords} eval records and a late re-export of {files.LateFeedbackTraces} traces to {folder}");
 
-            var loader = new Loader(engine);
+            var loader = new Loader(engine, settings: cli.SourceSettings);
             var results = new List<FileLoadResult>();
             foreach (var file in new[] { files.TraceFile, files.EvalFile, files.LateFeedbackFile })
             {

@@ -12,15 +12,30 @@ public sealed class LoadCommand(Cli cli)
     public Command Build()
     {
         var paths = new Argument<string[]>("path") { Description = "files or folders to load", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<string?>("--format") { Description = "force a format instead of detecting it from the content (csv, jsonl)" };
+        var format = new Option<string?>("--format") { Description = "force a format instead of detecting it from the content (see the README for the names)" };
         var kind = new Option<string?>("--kind") { Description = "force the target table: eval or trace" };
         kind.AcceptOnlyFromAmong("eval", "trace");
         var force = new Option<bool>("--force") { Description = "load a file again even if an identical one was already loaded" };
-        var command = new Command("load", "load files or folders; the format is detected from the content") { paths, format, kind, force };
+        var samples = new Option<string?>("--samples") { Description = "OpenAI Evals: the samples JSONL the run read, for per-case keys" };
+        var feedback = new Option<string?>("--feedback") { Description = "LangSmith: the feedback JSONL of the runs being loaded" };
+        var examples = new Option<string?>("--examples") { Description = "LangSmith: the dataset examples JSONL, for per-case keys" };
+        var command = new Command("load", "load files or folders; the format is detected from the content")
+        {
+            paths, format, kind, force, samples, feedback, examples,
+        };
         return cli.Define(command, async (parseResult, cancellationToken) =>
         {
             var engine = cli.OpenWarehouse(parseResult, out _);
-            var options = new LoadOptions(parseResult.GetValue(format), parseResult.GetValue(kind), parseResult.GetValue(force));
+            var companions = new Dictionary<string, string>();
+            foreach (var (role, option) in new[] { ("samples", samples), ("feedback", feedback), ("examples", examples) })
+            {
+                if (parseResult.GetValue(option) is { Length: > 0 } companion)
+                {
+                    companions[role] = companion;
+                }
+            }
+
+            var options = new LoadOptions(parseResult.GetValue(format), parseResult.GetValue(kind), parseResult.GetValue(force), companions);
             var files = Loader.ExpandPaths(parseResult.GetValue(paths)!, engine.IsOwnFile).ToList();
             if (files.Count == 0)
             {
@@ -28,7 +43,7 @@ public sealed class LoadCommand(Cli cli)
                 return ExitCodes.Failure;
             }
 
-            var loader = new Loader(engine);
+            var loader = new Loader(engine, settings: cli.SourceSettings);
             var results = new List<FileLoadResult>();
             foreach (var file in files)
             {

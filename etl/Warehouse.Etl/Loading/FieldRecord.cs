@@ -27,4 +27,16 @@ public sealed class FieldRecord
     public Func<string>? RawText { get; set; }
 
     public void AddExtra(string name, string? value) => (Extras ??= []).Add(new(name, value));
+
+    /// <summary>Sets a column by name; the column must exist in the table.</summary>
+    public void Set(TableSchema schema, string column, string? value)
+    {
+        var ordinal = schema.Ordinal(column);
+        if (ordinal < 0)
+        {
+            throw new ArgumentException($"{schema.QualifiedName} has no column {column}", nameof(column));
+        }
+
+        Values[ordinal] = value;
+    }
 }

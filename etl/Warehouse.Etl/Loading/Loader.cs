@@ -8,7 +8,9 @@ using Warehouse.Writing;
 
 namespace Warehouse.Loading;
 
-public sealed record LoadOptions(string? Format = null, string? Kind = null, bool Force = false);
+/// <summary>How to load: forced format or kind, a forced re-load, and companion files by role (e.g. "samples").</summary>
+public sealed record LoadOptions(string? Format = null, string? Kind = null, bool Force = false,
+    IReadOnlyDictionary<string, string>? Companions = null);
 
 /// <summary>Where a rejected record was and why, as the loader reports it.</summary>
 public sealed record RejectedRecord(long RecordNumber, string Reason);
@@ -44,7 +46,7 @@ public sealed record FileLoadResult(
 /// them into the fact table. Rejected records are kept with their line and reason; the batch is
 /// recorded in etl.load_batches before it starts, so even a failed load leaves a trace.
 /// </summary>
-public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
+public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, SourceSettings? settings = null)
 {
     private const int MaxRawRecordBytes = 64 * 1024;
     private const int MaxReasonLength = 2000;
@@ -84,14 +86,25 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
             return new FileLoadResult(filePath, FileLoadStatus.Failed, Message: $"{filePath}: no such file");
         }
 
-        var fileSize = new FileInfo(filePath).Length;
-        var fileHash = await HashFileAsync(filePath, cancellationToken);
+        var companions = (options.Companions ?? new Dictionary<string, string>())
+            .ToDictionary(pair => pair.Key, pair => Path.GetFullPath(pair.Value));
+        foreach (var (role, companion) in companions)
+        {
+            if (!File.Exists(companion))
+            {
+                return new FileLoadResult(filePath, FileLoadStatus.Failed, Message: $"{companion}: no such file (given as the {role} file)");
+            }
+        }
 
-        IRecordSource? source = null;
+        var fileSize = new FileInfo(filePath).Length;
+        var fileHash = await HashFilesAsync([filePath, .. companions.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => pair.Value)],
+            cancellationToken);
+
+        DetectedSource? source = null;
         string? detectionError = null;
         try
         {
-            source = SourceDetector.Detect(filePath, options.Format, options.Kind);
+            source = SourceDetector.Detect(filePath, options.Format, options.Kind, settings, companions);
         }
         catch (LoadException error)
         {
@@ -107,7 +120,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
                 new { fileHash, table = source.Schema.QualifiedName });
             if (previous is not null)
             {
-                return new FileLoadResult(filePath, FileLoadStatus.Skipped, previous, source.Format, source.Schema.QualifiedName,
+                return new FileLoadResult(filePath, FileLoadStatus.Skipped, previous, source.Format.Name, source.Schema.QualifiedName,
                     Message: $"identical to the file loaded in batch {previous}; nothing to do (use --force to load it again)");
             }
         }
@@ -118,7 +131,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
             "file_path, file_hash, file_size_bytes, source_format, target_table, started_at, status",
             "@filePath, @fileHash, @fileSize, @format, @table, @startedAt, 'running'",
             "batch_id"),
-            new { filePath, fileHash, fileSize, format = source?.Format, table = source?.Schema.QualifiedName, startedAt });
+            new { filePath, fileHash, fileSize, format = source?.Format.Name, table = source?.Schema.QualifiedName, startedAt });
 
         if (source is null)
         {
@@ -130,12 +143,20 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
         {
             return await LoadBatchAsync(connection, source, filePath, batchId, startedAt, cancellationToken);
         }
+        catch (Exception error) when (error is System.Text.Json.JsonException or InvalidDataException or FormatException)
+        {
+            // The file's structure broke partway (truncated JSON, a corrupt gzip stream): nothing of
+            // it is kept, and the message says where.
+            var message = $"{filePath}: the file cannot be read to the end ({error.Message})";
+            await FinishFailedAsync(connection, batchId, message);
+            return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, source.Format.Name, source.Schema.QualifiedName, Message: message);
+        }
         catch (Exception error) when (error is not OperationCanceledException)
         {
             var message = error is LoadException ? error.Message : $"{filePath}: {error.Message}";
             message = ConnectionStrings.Scrub(message, engine.ConnectionString);
             await FinishFailedAsync(connection, batchId, message);
-            return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, source.Format, source.Schema.QualifiedName, Message: message);
+            return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, source.Format.Name, source.Schema.QualifiedName, Message: message);
         }
         catch (OperationCanceledException)
         {
@@ -144,7 +165,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
         }
     }
 
-    private async Task<FileLoadResult> LoadBatchAsync(DbConnection connection, IRecordSource source, string filePath,
+    private async Task<FileLoadResult> LoadBatchAsync(DbConnection connection, DetectedSource source, string filePath,
         long batchId, DateTime startedAt, CancellationToken cancellationToken)
     {
         var schema = source.Schema;
@@ -167,8 +188,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
         var firstRejects = new List<RejectedRecord>();
         await using (var rows = engine.OpenRowWriter(connection, transaction, staging, stagingColumns))
         {
-            await using var stream = SourceDetector.OpenRead(filePath);
-            foreach (var record in source.Read(stream, filePath, cancellationToken))
+            foreach (var record in source.Format.Read(source.File, schema, cancellationToken))
             {
                 read++;
                 object?[] staged;
@@ -225,7 +245,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
             transaction);
         await transaction.CommitAsync(cancellationToken);
 
-        return new FileLoadResult(filePath, status, batchId, source.Format, schema.QualifiedName, read, accepted, rejected, inserted, updated,
+        return new FileLoadResult(filePath, status, batchId, source.Format.Name, schema.QualifiedName, read, accepted, rejected, inserted, updated,
             rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
             firstRejects);
     }
@@ -262,10 +282,28 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null)
         return new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc);
     }
 
-    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
+    /// <summary>One hash over a file and its companions: a new feedback file makes a new batch.</summary>
+    private static async Task<string> HashFilesAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
     {
-        await using var stream = SourceDetector.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+        if (paths.Count == 1)
+        {
+            await using var single = SourceFile.OpenRaw(paths[0]);
+            return Convert.ToHexStringLower(await SHA256.HashDataAsync(single, cancellationToken));
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        foreach (var path in paths)
+        {
+            await using var stream = SourceFile.OpenRaw(path);
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     private static string Cap(string text, int maxLength) => text.Length <= maxLength ? text : text[..maxLength];

@@ -1,95 +1,87 @@
-using System.Text;
 using Warehouse.Loading;
 using Warehouse.Sources.Canonical;
 
 namespace Warehouse.Sources;
 
+/// <summary>A file, the format that reads it, and the table it fills.</summary>
+public sealed record DetectedSource(SourceFormat Format, TableSchema Schema, SourceFile File);
+
 /// <summary>
-/// Picks the source for a file from its content (the first bytes and the first record's field
-/// names), unless `--format` / `--kind` force it. Tool formats register here as they land.
+/// Picks the format for a file from its content (its first bytes), unless `--format` / `--kind`
+/// force it. Every <see cref="SourceFormat"/> in this assembly takes part, most specific first.
 /// </summary>
 public static class SourceDetector
 {
-    private static readonly Dictionary<string, string> FormatAliases = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.OrdinalIgnoreCase)
     {
         ["csv"] = CanonicalCsvSource.FormatName,
         ["jsonl"] = CanonicalJsonlSource.FormatName,
-        ["canonical-csv"] = CanonicalCsvSource.FormatName,
-        ["canonical-jsonl"] = CanonicalJsonlSource.FormatName,
     };
 
-    public static IReadOnlyCollection<string> KnownFormats => FormatAliases.Keys;
+    public static IReadOnlyList<SourceFormat> Formats { get; } = typeof(SourceFormat).Assembly.GetTypes()
+        .Where(type => type.IsSubclassOf(typeof(SourceFormat)) && !type.IsAbstract && type.GetConstructor(Type.EmptyTypes) is not null)
+        .Select(type => (SourceFormat)Activator.CreateInstance(type)!)
+        .OrderByDescending(format => format.DetectionPriority)
+        .ThenBy(format => format.Name, StringComparer.Ordinal)
+        .ToList();
 
-    public static IRecordSource Detect(string path, string? format = null, string? kind = null)
+    public static IEnumerable<string> KnownFormats => Formats.Select(format => format.Name).Concat(Aliases.Keys).Order(StringComparer.Ordinal);
+
+    public static DetectedSource Detect(string path, string? format = null, string? kind = null, SourceSettings? settings = null,
+        IReadOnlyDictionary<string, string>? companions = null)
     {
         if (kind is not null && kind is not ("eval" or "trace"))
         {
             throw new LoadException($"--kind must be eval or trace, not '{kind}'");
         }
 
-        var resolvedFormat = format is null ? SniffFormat(path) : Resolve(format);
-        IReadOnlyList<string> fields;
-        using (var stream = OpenRead(path))
-        {
-            fields = resolvedFormat == CanonicalCsvSource.FormatName
-                ? CanonicalCsvSource.ReadHeader(stream)
-                : CanonicalJsonlSource.ReadKeys(stream);
-        }
-
-        var schema = kind is null ? DetectKind(path, fields) : TableSchema.ForKind(kind);
-        return resolvedFormat == CanonicalCsvSource.FormatName
-            ? new CanonicalCsvSource(schema)
-            : new CanonicalJsonlSource(schema);
-    }
-
-    public static FileStream OpenRead(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
-
-    private static string Resolve(string format) =>
-        FormatAliases.TryGetValue(format, out var name)
-            ? name
-            : throw new LoadException($"unknown format '{format}'; known formats: {string.Join(", ", FormatAliases.Keys.Order())}");
-
-    private static string SniffFormat(string path)
-    {
-        using var stream = OpenRead(path);
-        var buffer = new byte[4096];
-        var length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-        if (length == 0)
+        var forced = format is null ? null : Resolve(format);
+        var file = SourceFile.Probe(path, settings, companions);
+        if (file.Head.Length == 0)
         {
             throw new LoadException($"{path}: the file is empty");
         }
 
-        var text = Encoding.UTF8.GetString(buffer, 0, length).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
-        if (text.Length == 0)
+        if (file.Head.Trim().Length == 0)
         {
             throw new LoadException($"{path}: the file holds only whitespace");
         }
 
-        if (buffer.AsSpan(0, length).IndexOf((byte)0) >= 0)
+        if (forced is not null)
         {
-            throw new LoadException($"{path}: the file is binary (it contains NUL bytes), not CSV or JSON Lines");
+            return new DetectedSource(forced, forced.SchemaFor(file, kind), file);
         }
 
-        return text[0] == '{' ? CanonicalJsonlSource.FormatName : CanonicalCsvSource.FormatName;
-    }
-
-    private static TableSchema DetectKind(string path, IReadOnlyList<string> fields)
-    {
-        var names = new HashSet<string>(fields, StringComparer.OrdinalIgnoreCase);
-        var isTrace = names.Contains("trace_id");
-        var isEval = names.Contains("eval_run_id") || names.Contains("case_id") || names.Contains("metric");
-        return (isEval, isTrace) switch
+        if (file.IsBinary)
         {
-            (true, false) => TableSchema.EvalRecords,
-            (false, true) => TableSchema.TraceSummaries,
-            (true, true) => throw new LoadException(
-                $"{path}: the columns fit both eval_records and trace_summaries; say which with --kind eval or --kind trace"),
-            _ => throw new LoadException(
-                $"{path}: cannot tell the kind of file: canonical files need eval_records columns (eval_run_id, case_id, metric) or trace_summaries columns (trace_id); the first record has {Describe(fields)}"),
-        };
+            throw new LoadException($"{path}: the file is binary (it contains NUL bytes); no known format reads it");
+        }
+
+        foreach (var candidate in Formats)
+        {
+            if (candidate.Detect(file))
+            {
+                return new DetectedSource(candidate, candidate.SchemaFor(file, kind), file);
+            }
+        }
+
+        // Nothing claimed it: a canonical-looking file gets the canonical explanation.
+        var fields = file.FirstLineIsJsonObject ? file.TopLevelKeys.ToList() : file.CsvHeader.ToList();
+        if (fields.Count > 0 && (file.FirstLineIsJsonObject || file.CsvHeader.Count > 1))
+        {
+            CanonicalKind.Resolve(file, fields, kind);
+        }
+
+        throw new LoadException(
+            $"{path}: no known format recognises this file (first line: {Shorten(file.FirstLine)}); known formats: {string.Join(", ", Formats.Select(known => known.Name))}");
     }
 
-    private static string Describe(IReadOnlyList<string> fields) =>
-        fields.Count == 0 ? "no readable field names" : string.Join(", ", fields.Take(12)) + (fields.Count > 12 ? ", ..." : "");
+    private static SourceFormat Resolve(string format)
+    {
+        var name = Aliases.GetValueOrDefault(format, format);
+        return Formats.FirstOrDefault(known => string.Equals(known.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new LoadException($"unknown format '{format}'; known formats: {string.Join(", ", KnownFormats)}");
+    }
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
 }

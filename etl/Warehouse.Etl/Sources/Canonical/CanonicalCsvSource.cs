@@ -8,13 +8,17 @@ namespace Warehouse.Sources.Canonical;
 /// CSV whose header names the table's columns. Unknown columns go to `attributes`; a row with
 /// a different number of fields than the header is rejected on its own.
 /// </summary>
-public sealed class CanonicalCsvSource(TableSchema schema) : IRecordSource
+public sealed class CanonicalCsvSource : SourceFormat
 {
     public const string FormatName = "canonical-csv";
 
-    public string Format => FormatName;
+    public override string Name => FormatName;
 
-    public TableSchema Schema { get; } = schema;
+    public override string SourceName => "canonical";
+
+    public override string Kind => "eval";
+
+    public override int DetectionPriority => 0;
 
     public static CsvReaderOptions ReaderOptions() => new()
     {
@@ -24,26 +28,24 @@ public sealed class CanonicalCsvSource(TableSchema schema) : IRecordSource
         SkipEmptyLines = true,
     };
 
-    /// <summary>The header's column names, for kind detection; empty when the file has no header line.</summary>
-    public static IReadOnlyList<string> ReadHeader(Stream stream)
-    {
-        using var reader = CsvReader.Create(stream, ReaderOptions(), leaveOpen: true);
-        reader.ReadHeader();
-        return reader.Headers?.Select(name => name.Trim()).ToList() ?? [];
-    }
+    public override bool Detect(SourceFile file) => CanonicalKind.Of(file.CsvHeader) is not null;
 
-    public IEnumerable<FieldRecord> Read(Stream stream, string filePath, CancellationToken cancellationToken)
+    public override TableSchema SchemaFor(SourceFile file, string? forcedKind) =>
+        CanonicalKind.Resolve(file, file.CsvHeader, forcedKind);
+
+    public override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken)
     {
-        using var reader = CsvReader.Create(stream, ReaderOptions(), leaveOpen: true);
+        using var stream = file.Open();
+        using var reader = CsvReader.Create(stream, ReaderOptions(), leaveOpen: false);
         reader.ReadHeader();
         var headers = reader.Headers?.Select(name => name.Trim()).ToList() ?? [];
-        var ordinals = headers.Select(Schema.Ordinal).ToArray();
-        RequireKeyColumns(Schema, headers, filePath);
+        var ordinals = headers.Select(schema.Ordinal).ToArray();
+        CanonicalKind.RequireKeyColumns(schema, headers, file.Path);
 
         while (reader.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var record = new FieldRecord(reader.LineNumber, Schema.Columns.Count);
+            var record = new FieldRecord(reader.LineNumber, schema.Columns.Count);
             // The raw text is built only for a rejected record, which the loader handles before it
             // asks for the next row; a later call gets a marker, never another row's text.
             var rowNumber = reader.RowNumber;
@@ -71,20 +73,6 @@ public sealed class CanonicalCsvSource(TableSchema schema) : IRecordSource
             }
 
             yield return record;
-        }
-    }
-
-    /// <summary>A header without a required key column would reject every row: say so once.</summary>
-    internal static void RequireKeyColumns(TableSchema schema, IReadOnlyCollection<string> columns, string filePath)
-    {
-        var missing = schema.NaturalKey
-            .Where(key => key.Fallback is null && !columns.Contains(key.Name, StringComparer.OrdinalIgnoreCase))
-            .Select(key => key.Name)
-            .ToList();
-        if (missing.Count > 0)
-        {
-            throw new LoadException(
-                $"{filePath}: the header has no {string.Join(", ", missing)} column; canonical {schema.TableName} files need it");
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Warehouse.Loading;
+using Warehouse.Sources.Json;
 
 namespace Warehouse.Sources.Canonical;
 
@@ -8,34 +9,35 @@ namespace Warehouse.Sources.Canonical;
 /// JSON Lines whose keys are the table's columns. Numbers and booleans are read as the text the
 /// file holds, then typed by the same rules as CSV; nested objects are kept as JSON text.
 /// </summary>
-public sealed class CanonicalJsonlSource(TableSchema schema) : IRecordSource
+public sealed class CanonicalJsonlSource : SourceFormat
 {
     public const string FormatName = "canonical-jsonl";
 
-    public string Format => FormatName;
+    public override string Name => FormatName;
 
-    public TableSchema Schema { get; } = schema;
+    public override string SourceName => "canonical";
 
-    public IEnumerable<FieldRecord> Read(Stream stream, string filePath, CancellationToken cancellationToken)
+    public override string Kind => "eval";
+
+    public override int DetectionPriority => 0;
+
+    public override bool Detect(SourceFile file) => file.FirstLineIsJsonObject && CanonicalKind.Of(file.TopLevelKeys) is not null;
+
+    public override TableSchema SchemaFor(SourceFile file, string? forcedKind) =>
+        CanonicalKind.Resolve(file, file.TopLevelKeys, forcedKind);
+
+    public override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
-        long lineNumber = 0;
-        while (reader.ReadLine() is { } line)
+        using var stream = file.Open();
+        foreach (var (lineNumber, line) in JsonLines.Read(stream, cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            yield return Parse(line, lineNumber);
+            yield return Parse(schema, line, lineNumber);
         }
     }
 
-    private FieldRecord Parse(string line, long lineNumber)
+    private static FieldRecord Parse(TableSchema schema, string line, long lineNumber)
     {
-        var record = new FieldRecord(lineNumber, Schema.Columns.Count) { RawText = () => line };
+        var record = new FieldRecord(lineNumber, schema.Columns.Count) { RawText = () => line };
         try
         {
             using var document = JsonDocument.Parse(line);
@@ -47,8 +49,8 @@ public sealed class CanonicalJsonlSource(TableSchema schema) : IRecordSource
 
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                var value = AsText(property.Value);
-                var ordinal = Schema.Ordinal(property.Name);
+                var value = JsonText.Of(property.Value);
+                var ordinal = schema.Ordinal(property.Name);
                 if (ordinal >= 0)
                 {
                     record.Values[ordinal] = value;
@@ -66,41 +68,23 @@ public sealed class CanonicalJsonlSource(TableSchema schema) : IRecordSource
 
         return record;
     }
+}
 
-    internal static string? AsText(JsonElement value) => value.ValueKind switch
+/// <summary>Lines of a JSON Lines stream with their 1-based numbers, blank lines skipped.</summary>
+public static class JsonLines
+{
+    public static IEnumerable<(long LineNumber, string Line)> Read(Stream stream, CancellationToken cancellationToken)
     {
-        JsonValueKind.Null or JsonValueKind.Undefined => null,
-        JsonValueKind.String => value.GetString(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => value.GetRawText(),
-    };
-
-    /// <summary>The property names of the first readable object in the first lines, for kind detection.</summary>
-    public static IReadOnlyList<string> ReadKeys(Stream stream)
-    {
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
-        for (var attempt = 0; attempt < 50 && reader.ReadLine() is { } line; attempt++)
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        long lineNumber = 0;
+        while (reader.ReadLine() is { } line)
         {
-            if (string.IsNullOrWhiteSpace(line))
+            cancellationToken.ThrowIfCancellationRequested();
+            lineNumber++;
+            if (!string.IsNullOrWhiteSpace(line))
             {
-                continue;
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                if (document.RootElement.ValueKind == JsonValueKind.Object)
-                {
-                    return document.RootElement.EnumerateObject().Select(property => property.Name).ToList();
-                }
-            }
-            catch (JsonException)
-            {
-                // A bad first line is rejected by the load itself; keep looking for one to detect from.
+                yield return (lineNumber, line);
             }
         }
-
-        return [];
     }
 }

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Warehouse.Sources;
+
+/// <summary>
+/// Where each shared key comes from, per tool: configuration section
+/// `Sources:&lt;tool&gt;:Keys:&lt;key&gt;` is a list of JSON paths (first non-empty wins) that replaces the
+/// format's default list for that key.
+/// </summary>
+public sealed class SourceSettings
+{
+    private readonly IConfiguration? _configuration;
+
+    public SourceSettings(IConfiguration? configuration) => _configuration = configuration;
+
+    public static SourceSettings Empty { get; } = new(null);
+
+    public IReadOnlyList<string> KeyPaths(string sourceName, string key, IReadOnlyList<string> defaults)
+    {
+        var section = _configuration?.GetSection($"Sources:{sourceName}:Keys:{key}");
+        if (section is null || !section.Exists())
+        {
+            return defaults;
+        }
+
+        // A single string is accepted as a one-element list.
+        var configured = section.Value is { Length: > 0 } single
+            ? [single]
+            : section.GetChildren().Select(child => child.Value).OfType<string>().Where(path => path.Length > 0).ToList();
+        return configured.Count > 0 ? configured : defaults;
+    }
+}
