@@ -42,7 +42,7 @@ public sealed class SqlServerEngine(string connectionString) : WarehouseEngine(c
     public override string DeduplicateSql(string stagingName, TableSchema schema) =>
         $"delete stage from {stagingName} as stage where exists (select 1 from {stagingName} as later where "
         + string.Join(" and ", schema.NaturalKey.Select(key => $"later.{key.Name} = stage.{key.Name}"))
-        + " and later._record_number > stage._record_number)";
+        + " and later._stage_row > stage._stage_row)";
 
     // T-SQL has no `update ... as alias`; the alias lives in the from clause. IS DISTINCT FROM
     // needs SQL Server 2022 or Azure SQL, the design's targets.

@@ -77,7 +77,7 @@ public abstract partial class WarehouseEngine(string connectionString)
     public virtual string DeduplicateSql(string stagingName, TableSchema schema) =>
         $"delete from {stagingName} where exists (select 1 from {stagingName} as later where "
         + string.Join(" and ", schema.NaturalKey.Select(key => $"later.{key.Name} = {stagingName}.{key.Name}"))
-        + $" and later._record_number > {stagingName}._record_number)";
+        + $" and later._stage_row > {stagingName}._stage_row)";
 
     /// <summary>Updates rows whose values changed; rows identical to the stored ones are left alone.</summary>
     public virtual string UpdateChangedSql(string stagingName, TableSchema schema)

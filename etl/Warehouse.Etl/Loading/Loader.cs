@@ -96,10 +96,6 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
             }
         }
 
-        var fileSize = new FileInfo(filePath).Length;
-        var fileHash = await HashFilesAsync([filePath, .. companions.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => pair.Value)],
-            cancellationToken);
-
         DetectedSource? source = null;
         string? detectionError = null;
         try
@@ -110,6 +106,20 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
         {
             detectionError = error.Message;
         }
+
+        if (source?.Format.MainFileFor(source.File) is { } mainFile)
+        {
+            return new FileLoadResult(filePath, FileLoadStatus.Skipped, Format: source.Format.Name,
+                Message: $"read with {mainFile} when that file loads ({source.Format.Name} is not loaded on its own)");
+        }
+
+        // The hash covers the file and every companion it is read with: a new feedback file makes a new batch.
+        var hashed = source is null
+            ? companions
+            : companions.Concat(source.Format.ImpliedCompanions(source.File)).ToDictionary(pair => pair.Key, pair => Path.GetFullPath(pair.Value));
+        var fileSize = new FileInfo(filePath).Length;
+        var fileHash = await HashFilesAsync([filePath, .. hashed.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => pair.Value)],
+            cancellationToken);
 
         await using var connection = await engine.OpenAsync(cancellationToken);
         if (source is not null && !options.Force)
@@ -175,6 +185,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
         // connection at a time and a reject list must not be held in memory.
         var stagingColumns = schema.Columns.Select(column => (column.Name, column.Type))
             .Append(("_record_number", ColumnType.BigInt))
+            .Append(("_stage_row", ColumnType.BigInt))
             .Append(("_reject_reason", ColumnType.Text))
             .Append(("_raw_record", ColumnType.Text))
             .ToList();
@@ -194,15 +205,15 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
                 object?[] staged;
                 if (builder.TryBuild(record, batchId, startedAt, out var row, out var reason))
                 {
-                    staged = new object?[width + 3];
+                    staged = new object?[width + 4];
                     Array.Copy(row, staged, width);
                     accepted++;
                 }
                 else
                 {
-                    staged = new object?[width + 3];
-                    staged[width + 1] = Cap(reason!, MaxReasonLength);
-                    staged[width + 2] = RawForReject(record);
+                    staged = new object?[width + 4];
+                    staged[width + 2] = Cap(reason!, MaxReasonLength);
+                    staged[width + 3] = RawForReject(record);
                     rejected++;
                     if (firstRejects.Count < RejectsToReport)
                     {
@@ -211,6 +222,9 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
                 }
 
                 staged[width] = record.RecordNumber;
+                // One source record may yield several rows; the staging row number orders them all,
+                // so a later row of the same natural key wins even within one record.
+                staged[width + 1] = read;
                 await rows.WriteAsync(staged, cancellationToken);
             }
 

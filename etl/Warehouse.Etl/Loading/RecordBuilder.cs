@@ -250,7 +250,9 @@ public sealed class RecordBuilder(TableSchema schema)
             }
 
             using var buffer = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(buffer))
+            // Relaxed escaping keeps non-ASCII text readable (`München`, not `M\u00fcnchen`), so SQL
+            // like '%München%' finds it; attributes are data, and every HTML output escapes them.
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 writer.WriteStartObject();
                 // Properties the attributes column gives win over same-named extra columns.

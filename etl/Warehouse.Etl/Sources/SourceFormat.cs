@@ -26,6 +26,18 @@ public abstract class SourceFormat
 
     public abstract bool Detect(SourceFile file);
 
+    /// <summary>
+    /// Companion files the format reads without being told (e.g. `X.feedback.jsonl` beside `X.jsonl`),
+    /// by role. The loader hashes them with the file, so a new companion makes a new batch.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, string> ImpliedCompanions(SourceFile file) => new Dictionary<string, string>();
+
+    /// <summary>
+    /// For a file that is only ever read as another file's companion: that main file, when it is
+    /// beside it. The loader then skips this file (it is loaded with its main file) instead of failing.
+    /// </summary>
+    public virtual string? MainFileFor(SourceFile file) => null;
+
     public virtual TableSchema SchemaFor(SourceFile file, string? forcedKind) =>
         TableSchema.ForKind(forcedKind ?? Kind);
 

@@ -191,3 +191,67 @@ public sealed class SourceInfrastructureTests : IDisposable
         Assert.Contains("given as the samples file", result.Message);
     }
 }
+
+public sealed class CompanionFileTests : IDisposable
+{
+    private readonly CanonicalFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await new Warehouse.Commands.Cli(output, error, new ConfigurationBuilder().Build())
+            .InvokeAsync(args, TestContext.Current.CancellationToken);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task A_folder_with_runs_and_their_companions_loads_once_and_a_changed_companion_loads_again()
+    {
+        var folder = Path.Combine(_files.Folder, "exports");
+        Directory.CreateDirectory(folder);
+        foreach (var name in new[] { "experiment.jsonl", "experiment.feedback.jsonl", "experiment.examples.jsonl" })
+        {
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "langsmith", name), Path.Combine(folder, name));
+        }
+
+        var database = Path.Combine(_files.Folder, "warehouse.duckdb");
+
+        var first = await RunAsync("load", folder, "--connection", database);
+        var again = await RunAsync("load", folder, "--connection", database);
+        var feedback = Path.Combine(folder, "experiment.feedback.jsonl");
+        var lines = File.ReadAllLines(feedback);
+        File.WriteAllLines(feedback, lines.Take(lines.Length - 1));
+        var changed = await RunAsync("load", Path.Combine(folder, "experiment.jsonl"), "--connection", database);
+
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Single(first.Output.Split('\n'), line => line.StartsWith("loaded", StringComparison.Ordinal));
+        Assert.Equal(2, first.Output.Split('\n').Count(line => line.StartsWith("skipped", StringComparison.Ordinal)));
+        Assert.Equal(3, again.Output.Split('\n').Count(line => line.StartsWith("skipped", StringComparison.Ordinal)));
+        Assert.StartsWith("loaded", changed.Output);
+    }
+}
+
+public sealed class JsonDocumentTruncationTests
+{
+    [Fact]
+    public void ArrayItems_fails_when_the_document_is_cut_off_after_the_array()
+    {
+        var cut = new MemoryStream(Encoding.UTF8.GetBytes("""{"samples": [{"id": 1}, {"id": 2}], "config": {"model": "gpt"""));
+
+        Assert.ThrowsAny<JsonException>(() => JsonDocuments.ArrayItems(cut, ["samples"]).ToList());
+    }
+
+    [Fact]
+    public void WithoutArrays_empties_every_listed_array_and_object()
+    {
+        var document = new MemoryStream(Encoding.UTF8.GetBytes(
+            """{"results": {"results": [1, 2], "table": {"head": [1], "body": [2]}, "stats": 1}, "traces": [3, 4], "config": {"a": [5]}}"""));
+
+        using var rest = JsonDocuments.WithoutArrays(document, [["results", "results"], ["results", "table"], ["traces"]]);
+
+        Assert.Equal("""{"results":{"results":[],"table":{},"stats":1},"traces":[],"config":{"a":[5]}}""", rest.RootElement.GetRawText());
+    }
+}

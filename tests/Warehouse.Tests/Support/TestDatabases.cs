@@ -65,13 +65,32 @@ public static class TestDatabases
         }
 
         var connection = new NpgsqlConnectionStringBuilder(server) { Database = name, Pooling = false }.ConnectionString;
-        return new TestDatabase(new PostgresEngine(connection), async () =>
+        return new TestDatabase(new PostgresEngine(connection), () => DropPostgresDatabaseAsync(server, name));
+    }
+
+    /// <summary>
+    /// Best effort: `with (force)` may not terminate a server process of another role (autovacuum),
+    /// so a failed drop is retried once plainly and then left to the throwaway server; a test's
+    /// outcome never depends on its cleanup.
+    /// </summary>
+    private static async Task DropPostgresDatabaseAsync(string server, string name)
+    {
+        NpgsqlConnection.ClearAllPools();
+        foreach (var sql in new[] { $"drop database if exists {name} with (force)", $"drop database if exists {name}" })
         {
-            await using var admin = new NpgsqlConnection(server);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"drop database if exists {name} with (force)", admin);
-            await drop.ExecuteNonQueryAsync();
-        });
+            try
+            {
+                await using var admin = new NpgsqlConnection(server);
+                await admin.OpenAsync();
+                await using var drop = new NpgsqlCommand(sql, admin);
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException)
+            {
+                await Task.Delay(500);
+            }
+        }
     }
 
     public static async Task<TestDatabase> SqlServerAsync()

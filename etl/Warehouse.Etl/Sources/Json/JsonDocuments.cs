@@ -47,15 +47,45 @@ public static class JsonDocuments
             var item = tokens.ReadValueOrEnd(out var ended);
             if (ended)
             {
-                yield break;
+                break;
             }
 
             yield return item;
         }
+
+        // Read the rest of the document too, so a file cut off after the array fails as truncated.
+        for (var depth = 0; depth < arrayPath.Count; depth++)
+        {
+            while (true)
+            {
+                if (!tokens.TryReadToken(out var token, out _))
+                {
+                    throw new JsonException($"the document ends before it is closed (at byte {tokens.Position}): the file is truncated");
+                }
+
+                if (token == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                tokens.SkipValue();
+            }
+        }
+
+        if (tokens.TryReadToken(out var trailing, out _))
+        {
+            throw new JsonException($"unexpected {trailing} after the end of the document");
+        }
     }
 
     /// <summary>The whole document with the array at <paramref name="arrayPath"/> replaced by an empty one.</summary>
-    public static JsonDocument WithoutArray(Stream stream, IReadOnlyList<string> arrayPath)
+    public static JsonDocument WithoutArray(Stream stream, IReadOnlyList<string> arrayPath) => WithoutArrays(stream, [arrayPath]);
+
+    /// <summary>
+    /// The whole document with every array or object at one of <paramref name="arrayPaths"/> left
+    /// empty (the streamed array and any other bulky values, such as promptfoo's `results.table`).
+    /// </summary>
+    public static JsonDocument WithoutArrays(Stream stream, IReadOnlyList<IReadOnlyList<string>> arrayPaths)
     {
         using var tokens = new JsonTokenStream(stream);
         using var buffer = new MemoryStream();
@@ -66,22 +96,23 @@ public static class JsonDocuments
                 throw new JsonException("the document is not a JSON object");
             }
 
-            CopyObject(tokens, writer, arrayPath, 0);
+            CopyObject(tokens, writer, arrayPaths, 0);
         }
 
         return JsonDocument.Parse(buffer.ToArray());
     }
 
-    private static void CopyObject(JsonTokenStream tokens, Utf8JsonWriter writer, IReadOnlyList<string> arrayPath, int depth)
+    private static void CopyObject(JsonTokenStream tokens, Utf8JsonWriter writer, IReadOnlyList<IReadOnlyList<string>> arrayPaths, int depth)
     {
         writer.WriteStartObject();
         while (tokens.TryReadToken(out var token, out var name) && token != JsonTokenType.EndObject)
         {
             writer.WritePropertyName(name!);
-            if (depth < arrayPath.Count && name == arrayPath[depth])
+            var matching = arrayPaths.Where(path => depth < path.Count && path[depth] == name).ToList();
+            if (matching.Count > 0)
             {
                 var value = tokens.PeekTokenType();
-                if (depth == arrayPath.Count - 1 && value == JsonTokenType.StartArray)
+                if (value == JsonTokenType.StartArray && matching.Any(path => path.Count == depth + 1))
                 {
                     tokens.TryReadToken(out _, out _);
                     while (!tokens.SkipValueOrEnd())
@@ -93,10 +124,20 @@ public static class JsonDocuments
                     continue;
                 }
 
-                if (depth < arrayPath.Count - 1 && value == JsonTokenType.StartObject)
+                if (value == JsonTokenType.StartObject && matching.Any(path => path.Count == depth + 1))
+                {
+                    // A bulky object at a listed path (promptfoo's results.table) is left empty too.
+                    tokens.SkipValue();
+                    writer.WriteStartObject();
+                    writer.WriteEndObject();
+                    continue;
+                }
+
+                var deeper = matching.Where(path => path.Count > depth + 1).ToList();
+                if (value == JsonTokenType.StartObject && deeper.Count > 0)
                 {
                     tokens.TryReadToken(out _, out _);
-                    CopyObject(tokens, writer, arrayPath, depth + 1);
+                    CopyObject(tokens, writer, deeper, depth + 1);
                     continue;
                 }
             }

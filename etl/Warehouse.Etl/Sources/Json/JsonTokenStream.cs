@@ -129,25 +129,54 @@ public sealed class JsonTokenStream : IDisposable
         }
     }
 
-    /// <summary>Skips the next whole value without materialising it.</summary>
+    /// <summary>
+    /// Skips the next whole value without materialising it, token by token, so a huge skipped value
+    /// (an Inspect log's events, promptfoo's traces) costs no more memory than one token.
+    /// </summary>
     public void SkipValue()
     {
-        while (true)
+        var depth = 0;
+        do
         {
-            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _isFinalBlock, _state);
-            if (reader.Read() && reader.TrySkip())
-            {
-                Advance(ref reader);
-                return;
-            }
-
-            if (_isFinalBlock)
+            if (!TryReadTokenType(out var tokenType))
             {
                 throw new JsonException($"the document ends inside a value (at byte {Position})");
             }
 
-            // A value larger than the buffer is skipped by growing the buffer; values that large
-            // are rare in skipped positions (they are what the caller streams).
+            depth += tokenType switch
+            {
+                JsonTokenType.StartObject or JsonTokenType.StartArray => 1,
+                JsonTokenType.EndObject or JsonTokenType.EndArray => -1,
+                _ => 0,
+            };
+        }
+        while (depth > 0);
+    }
+
+    private bool TryReadTokenType(out JsonTokenType tokenType)
+    {
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _isFinalBlock, _state);
+            if (reader.Read())
+            {
+                tokenType = reader.TokenType;
+                Advance(ref reader);
+                // A property name is followed by its value, which belongs to the same skip.
+                if (tokenType == JsonTokenType.PropertyName)
+                {
+                    continue;
+                }
+
+                return true;
+            }
+
+            if (_isFinalBlock)
+            {
+                tokenType = JsonTokenType.None;
+                return false;
+            }
+
             Fill();
         }
     }
