@@ -20,13 +20,14 @@ public sealed class DemoCommand(Cli cli)
             var engine = cli.OpenWarehouse(parseResult, out _);
             var folder = Path.GetFullPath(parseResult.GetValue(directory)!);
             Directory.CreateDirectory(folder);
-            var files = DemoDataGenerator.Generate(folder, parseResult.GetValue(seed));
+            var files = DemoDataGenerator.GenerateWithToolFormats(folder, parseResult.GetValue(seed));
             await cli.Output.WriteLineAsync(
-                $"wrote {files.Traces} traces, {files.EvalRecords} eval records and a late re-export of {files.LateFeedbackTraces} traces to {folder}");
+                $"wrote {files.Traces} traces (canonical JSONL), a late re-export of {files.LateFeedbackTraces} of them, and the eval runs "
+                + $"as promptfoo ({DemoDataGenerator.BaselinePromptVersion}) and Inspect AI ({DemoDataGenerator.CandidatePromptVersion}) logs to {folder}");
 
             var loader = new Loader(engine, settings: cli.SourceSettings);
             var results = new List<FileLoadResult>();
-            foreach (var file in new[] { files.TraceFile, files.EvalFile, files.LateFeedbackFile })
+            foreach (var file in (string[])[files.TraceFile, .. files.EvalFiles, files.LateFeedbackFile])
             {
                 var result = await loader.LoadFileAsync(file, new LoadOptions(), cancellationToken);
                 results.Add(result);
@@ -34,7 +35,7 @@ public sealed class DemoCommand(Cli cli)
                 {
                     FileLoadStatus.Skipped => $"skipped {Path.GetFileName(file)}: already loaded in batch {result.BatchId}",
                     FileLoadStatus.Failed => $"failed  {Path.GetFileName(file)}: {result.Message}",
-                    _ => $"loaded  {Path.GetFileName(file)} into {result.Table}: {result.RowsLoaded} rows "
+                    _ => $"loaded  {Path.GetFileName(file)} ({result.Format}) into {result.Table}: {result.RowsLoaded} rows "
                          + $"({result.RowsInserted} new, {result.RowsUpdated} updated), {result.RowsRejected} rejected",
                 });
             }

@@ -12,7 +12,8 @@ public sealed record DemoFiles(
     string LateFeedbackFile,
     int EvalRecords,
     int Traces,
-    int LateFeedbackTraces);
+    int LateFeedbackTraces,
+    IReadOnlyList<string> EvalFiles);
 
 /// <summary>
 /// Writes the refund-bot story of DESIGN section 1 as canonical files (column names are the
@@ -21,7 +22,7 @@ public sealed record DemoFiles(
 /// often on v4. Everything is drawn from one seeded <see cref="Random"/>, so a seed always gives
 /// byte-identical files; rows are streamed, never held in memory.
 /// </summary>
-public static class DemoDataGenerator
+public static partial class DemoDataGenerator
 {
     public const string EvalFileName = "evals.csv";
     public const string TraceFileName = "traces.jsonl";
@@ -283,7 +284,17 @@ public static class DemoDataGenerator
     /// Writes `evals.csv`, `traces.jsonl` and `traces-feedback.jsonl` into <paramref name="directory"/>
     /// (created when missing; existing files are replaced).
     /// </summary>
-    public static DemoFiles Generate(string directory, int seed = DefaultSeed, int traces = 24000, int evalCases = 600)
+    public static DemoFiles Generate(string directory, int seed = DefaultSeed, int traces = 24000, int evalCases = 600) =>
+        Generate(directory, seed, traces, evalCases, toolFormats: false);
+
+    /// <summary>
+    /// As <see cref="Generate(string, int, int, int)"/>, but the offline half is written as the tools
+    /// write it (see <see cref="PromptfooFileName"/> and <see cref="InspectFileName"/>) instead of `evals.csv`.
+    /// </summary>
+    public static DemoFiles GenerateWithToolFormats(string directory, int seed = DefaultSeed, int traces = 24000, int evalCases = 600) =>
+        Generate(directory, seed, traces, evalCases, toolFormats: true);
+
+    private static DemoFiles Generate(string directory, int seed, int traces, int evalCases, bool toolFormats)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(traces);
@@ -304,8 +315,14 @@ public static class DemoDataGenerator
         var lateFeedbackTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases);
         Shuffle(random, complaintTraces);
 
+        if (toolFormats)
+        {
+            var records = WriteToolFormatEvals(directory, evalSeed, evalCases, complaintTraces, out var promptfooFile, out var inspectFile);
+            return new DemoFiles(promptfooFile, traceFile, lateFeedbackFile, records, traces, lateFeedbackTraces, [promptfooFile, inspectFile]);
+        }
+
         var evalRecords = WriteEvals(evalFile, evalSeed, evalCases, complaintTraces);
-        return new DemoFiles(evalFile, traceFile, lateFeedbackFile, evalRecords, traces, lateFeedbackTraces);
+        return new DemoFiles(evalFile, traceFile, lateFeedbackFile, evalRecords, traces, lateFeedbackTraces, [evalFile]);
     }
 
     private static int WriteTraces(

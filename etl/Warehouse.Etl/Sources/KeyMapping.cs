@@ -18,14 +18,32 @@ public sealed class KeyMapping
             throw new ArgumentException($"{sourceName}: default key path for unknown column {column}", nameof(defaults));
         }
 
-        // Every shared key can be configured even when the tool has no default for it.
+        // Every shared key can be configured even when the tool has no default for it. Slice labels
+        // live together in a tool's metadata, so a label without its own default (context_band,
+        // and context_tokens, from which the band derives) is looked for where `feature` is.
         var mapped = schema.Columns.Where(column => column.Role == ColumnRole.SharedKey).Select(column => column.Name)
+            .Append("context_tokens")
             .Concat(defaults.Keys)
+            .Where(schema.HasColumn)
             .Distinct(StringComparer.Ordinal);
         _columns = mapped
-            .Select(column => (schema.Ordinal(column), settings.KeyPaths(sourceName, column, defaults.GetValueOrDefault(column, []))))
+            .Select(column => (schema.Ordinal(column), settings.KeyPaths(sourceName, column, DefaultsFor(column, defaults))))
             .Where(pair => pair.Item2.Count > 0)
             .ToArray();
+    }
+
+    private static IReadOnlyList<string> DefaultsFor(string column, IReadOnlyDictionary<string, string[]> defaults)
+    {
+        if (defaults.TryGetValue(column, out var own))
+        {
+            return own;
+        }
+
+        return column is "context_band" or "context_tokens" && defaults.TryGetValue("feature", out var feature)
+            ? feature.Where(path => path.EndsWith(".feature", StringComparison.Ordinal))
+                .Select(path => path[..^"feature".Length] + column)
+                .ToArray()
+            : [];
     }
 
     /// <summary>Sets every mapped column that is still empty from the first path with a value.</summary>

@@ -84,7 +84,9 @@ internal sealed class PromptfooResultMapper
         defaults["cost_usd"] = ["cost", "response.cost"];
         defaults["input_tokens"] = ["tokenUsage.prompt", "response.tokenUsage.prompt"];
         defaults["output_tokens"] = ["tokenUsage.completion", "response.tokenUsage.completion"];
-        defaults["source_trace_id"] = ["traceId"];
+        // The production trace a case was seeded from; promptfoo's own traceId (its tracing of the
+        // eval run) comes last, for setups that link the two.
+        defaults["source_trace_id"] = ["testCase.metadata.source_trace_id", "metadata.source_trace_id", "traceId"];
         defaults["artifact_url"] = ["shareableUrl"];
         return defaults;
     }
