@@ -52,17 +52,17 @@ public static class SourceDetector
             return new DetectedSource(forced, forced.SchemaFor(file, kind), file);
         }
 
-        if (file.IsBinary)
-        {
-            throw new LoadException($"{path}: the file is binary (it contains NUL bytes); no known format reads it");
-        }
-
         foreach (var candidate in Formats)
         {
             if (candidate.Detect(file))
             {
                 return new DetectedSource(candidate, candidate.SchemaFor(file, kind), file);
             }
+        }
+
+        if (file.IsBinary)
+        {
+            throw new LoadException($"{path}: the file is binary (it contains NUL bytes) and no known format reads it");
         }
 
         // Nothing claimed it: a canonical-looking file gets the canonical explanation.
