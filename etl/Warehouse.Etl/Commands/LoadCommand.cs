@@ -12,7 +12,11 @@ public sealed class LoadCommand(Cli cli)
     public Command Build()
     {
         var paths = new Argument<string[]>("path") { Description = "files or folders to load", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<string?>("--format") { Description = "force a format instead of detecting it from the content (see the README for the names)" };
+        var format = new Option<string?>("--format")
+        {
+            Description = "force a format instead of detecting it from the content: "
+                + string.Join(", ", Sources.SourceDetector.Formats.Select(known => known.Name)),
+        };
         var kind = new Option<string?>("--kind") { Description = "force the target table: eval or trace" };
         kind.AcceptOnlyFromAmong("eval", "trace");
         var force = new Option<bool>("--force") { Description = "load a file again even if an identical one was already loaded" };
