@@ -1,4 +1,3 @@
-using Dapper;
 using Warehouse.Engines;
 using Warehouse.Loading;
 using Warehouse.Migrations;
@@ -10,49 +9,8 @@ namespace Warehouse.Tests.Engines;
 /// The engine suite: the same tests on every engine; each subclass says only how to get a fresh
 /// database. An engine that is not here skips with a reason.
 /// </summary>
-public abstract class EngineSuite : IAsyncLifetime
+public abstract class EngineSuite : DatabaseSuite
 {
-    private TestDatabase? _database;
-
-    protected CanonicalFiles Files { get; } = new();
-
-    protected WarehouseEngine Engine => _database!.Engine;
-
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    public async ValueTask InitializeAsync() => _database = await CreateDatabaseAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        Files.Dispose();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    private async Task<T> ScalarAsync<T>(string sql, object? parameters = null)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.ExecuteScalarAsync<T>(Engine.Sql(sql), parameters))!;
-    }
-
-    private async Task<List<T>> QueryAsync<T>(string sql, object? parameters = null)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.QueryAsync<T>(Engine.Sql(sql), parameters)).ToList();
-    }
-
-    private async Task<FileLoadResult> LoadAsync(string path, LoadOptions? options = null)
-    {
-        new Migrator(Engine).Migrate();
-        return await new Loader(Engine).LoadFileAsync(path, options ?? new LoadOptions(), Token);
-    }
-
     [Fact]
     public async Task Migrate_creates_every_table_on_an_empty_database()
     {

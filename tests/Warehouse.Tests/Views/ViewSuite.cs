@@ -1,4 +1,3 @@
-using Warehouse.Engines;
 using Warehouse.Tests.Support;
 using static Warehouse.Tests.Views.ViewFixture;
 
@@ -10,36 +9,13 @@ namespace Warehouse.Tests.Views;
 /// (an independent C# reading of the spec), never by running SQL. The same expectations hold on
 /// every engine; each subclass says only how to get a database.
 /// </summary>
-public abstract class ViewSuite : IAsyncLifetime
+public abstract class ViewSuite : DatabaseSuite
 {
     // Plain means, rates, deltas and CIs are the same arithmetic in C# and SQL: 1e-9.
     private const double ValueTolerance = 1e-9;
 
     // The SQL computes erfc with A&S 7.1.26 (absolute error ≤ 1.5e-7): p-values agree within 1e-6.
     private const double PTolerance = 1e-6;
-
-    private TestDatabase? _database;
-
-    protected CanonicalFiles Files { get; } = new();
-
-    protected WarehouseEngine Engine => _database!.Engine;
-
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    public async ValueTask InitializeAsync() => _database = await CreateDatabaseAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        Files.Dispose();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     private Task LoadAsync(ViewFixture fixture) => fixture.LoadAsync(Engine, Files, Token);
 

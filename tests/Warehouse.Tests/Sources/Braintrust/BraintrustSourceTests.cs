@@ -1,89 +1,25 @@
-using System.Globalization;
 using System.IO.Compression;
-using Dapper;
 using Microsoft.Extensions.Configuration;
-using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Support;
 
 namespace Warehouse.Tests.Sources.Braintrust;
 
 /// <summary>Braintrust experiment events (JSONL): root spans only, latest _xact_id, null scores, trials, on every engine.</summary>
-public abstract class BraintrustSuite : IAsyncLifetime
+public abstract class BraintrustSuite : DatabaseSuite
 {
     private const string Experiment = "e7c1d5a0-2f4b-4c8e-9b3a-6d1f0e2a7b90";
-    private TestDatabase? _database;
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), TestDatabases.NewName("wh_bt"));
 
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    private WarehouseEngine Engine => _database!.Engine;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
+    protected override bool MigrateOnInitialize => true;
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "braintrust", name);
 
-    public async ValueTask InitializeAsync()
-    {
-        Directory.CreateDirectory(_folder);
-        _database = await CreateDatabaseAsync();
-        new Migrator(Engine).Migrate();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Directory.Delete(_folder, recursive: true);
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
+    /// <summary>This suite passes settings before options.</summary>
     private Task<FileLoadResult> LoadAsync(string path, SourceSettings? settings = null, LoadOptions? options = null) =>
-        new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
+        base.LoadAsync(path, options, settings);
 
-    private async Task<List<T>> QueryAsync<T>(string sql)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.QueryAsync<T>(Engine.Sql(sql))).ToList();
-    }
-
-    public sealed class Row
-    {
-        public string source { get; set; } = "";
-        public string eval_run_id { get; set; } = "";
-        public string case_id { get; set; } = "";
-        public string metric { get; set; } = "";
-        public int epoch { get; set; }
-        public double? score { get; set; }
-        public string? raw_score { get; set; }
-        public bool? is_passed { get; set; }
-        public string model_version { get; set; } = "";
-        public string prompt_version { get; set; } = "";
-        public string retriever_version { get; set; } = "";
-        public string experiment_bucket { get; set; } = "";
-        public string dataset_id { get; set; } = "";
-        public string judge_version { get; set; } = "";
-        public string feature { get; set; } = "";
-        public string intent { get; set; } = "";
-        public string language { get; set; } = "";
-        public string customer_tier { get; set; } = "";
-        public double? latency_ms { get; set; }
-        public long? input_tokens { get; set; }
-        public long? output_tokens { get; set; }
-        public DateTime? evaluated_at { get; set; }
-        public string? source_trace_id { get; set; }
-        public string? attributes { get; set; }
-
-        public string Line => string.Join("|", case_id, metric, epoch, score?.ToString("R", CultureInfo.InvariantCulture) ?? "null",
-            raw_score ?? "null", is_passed?.ToString() ?? "null");
-    }
-
-    private Task<List<Row>> RowsAsync() => QueryAsync<Row>("select * from quality.eval_records order by case_id, metric, epoch");
+    private Task<List<EvalRecordRow>> RowsAsync() => QueryAsync<EvalRecordRow>("select * from quality.eval_records order by case_id, metric, epoch");
 
     [Fact]
     public async Task Loads_one_row_per_root_span_and_score_keeping_the_latest_xact_id()
@@ -209,7 +145,7 @@ public abstract class BraintrustSuite : IAsyncLifetime
     [Fact]
     public async Task A_gzip_export_is_detected_and_loaded_as_a_stream()
     {
-        var gzipped = Path.Combine(_folder, "experiment-refund-v4.jsonl.gz");
+        var gzipped = Path.Combine(Files.Folder, "experiment-refund-v4.jsonl.gz");
         await using (var output = File.Create(gzipped))
         await using (var gzip = new GZipStream(output, CompressionLevel.Optimal))
         await using (var input = File.OpenRead(Fixture("experiment-refund-v4.jsonl")))

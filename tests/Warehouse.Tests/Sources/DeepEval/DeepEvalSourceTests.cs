@@ -1,90 +1,26 @@
 using System.Globalization;
 using System.IO.Compression;
-using Dapper;
 using Microsoft.Extensions.Configuration;
-using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Support;
 
 namespace Warehouse.Tests.Sources.DeepEval;
 
 /// <summary>DeepEval test-run JSON: test cases × metricsData, run-level hyperparameters broadcast, on every engine.</summary>
-public abstract class DeepEvalSuite : IAsyncLifetime
+public abstract class DeepEvalSuite : DatabaseSuite
 {
     private const string Run = "test_run_20241104_091502";
-    private TestDatabase? _database;
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), TestDatabases.NewName("wh_de"));
 
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    private WarehouseEngine Engine => _database!.Engine;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
+    protected override bool MigrateOnInitialize => true;
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "deepeval", name);
 
-    public async ValueTask InitializeAsync()
-    {
-        Directory.CreateDirectory(_folder);
-        _database = await CreateDatabaseAsync();
-        new Migrator(Engine).Migrate();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Directory.Delete(_folder, recursive: true);
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
+    /// <summary>This suite passes settings before options.</summary>
     private Task<FileLoadResult> LoadAsync(string path, SourceSettings? settings = null, LoadOptions? options = null) =>
-        new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
+        base.LoadAsync(path, options, settings);
 
-    private async Task<List<T>> QueryAsync<T>(string sql)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.QueryAsync<T>(Engine.Sql(sql))).ToList();
-    }
-
-    public sealed class Row
-    {
-        public string source { get; set; } = "";
-        public string eval_run_id { get; set; } = "";
-        public string case_id { get; set; } = "";
-        public string metric { get; set; } = "";
-        public int epoch { get; set; }
-        public double? score { get; set; }
-        public string? raw_score { get; set; }
-        public bool? is_passed { get; set; }
-        public string model_version { get; set; } = "";
-        public string prompt_version { get; set; } = "";
-        public string retriever_version { get; set; } = "";
-        public string experiment_bucket { get; set; } = "";
-        public string dataset_id { get; set; } = "";
-        public string judge_version { get; set; } = "";
-        public string feature { get; set; } = "";
-        public string intent { get; set; } = "";
-        public string language { get; set; } = "";
-        public string customer_tier { get; set; } = "";
-        public double? latency_ms { get; set; }
-        public double? cost_usd { get; set; }
-        public long? input_tokens { get; set; }
-        public long? output_tokens { get; set; }
-        public DateTime? evaluated_at { get; set; }
-        public string? source_trace_id { get; set; }
-        public string? attributes { get; set; }
-
-        public string Line => string.Join("|", case_id, metric, epoch, score?.ToString("R", CultureInfo.InvariantCulture) ?? "null",
-            raw_score ?? "null", is_passed?.ToString() ?? "null");
-    }
-
-    private Task<List<Row>> RowsAsync() => QueryAsync<Row>("select * from quality.eval_records order by case_id, metric, epoch");
+    private Task<List<EvalRecordRow>> RowsAsync() => QueryAsync<EvalRecordRow>("select * from quality.eval_records order by case_id, metric, epoch");
 
     [Fact]
     public async Task Loads_one_row_per_test_case_and_metric_with_the_run_level_keys_on_every_row()
@@ -195,7 +131,7 @@ public abstract class DeepEvalSuite : IAsyncLifetime
         }
 
         text.Append("], \"hyperparameters\": {\"model\": \"gpt-4o-2024-08-06\", \"prompt_version\": \"refund-v4\"}, \"testPassed\": 225, \"testFailed\": 75}");
-        var gzipped = Path.Combine(_folder, "test_run_20241107_120000.json.gz");
+        var gzipped = Path.Combine(Files.Folder, "test_run_20241107_120000.json.gz");
         await using (var output = File.Create(gzipped))
         await using (var gzip = new GZipStream(output, CompressionLevel.Optimal))
         {

@@ -2,56 +2,19 @@ using System.IO.Compression;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Configuration;
-using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Support;
 
 namespace Warehouse.Tests.Sources.InspectAi;
 
 /// <summary>The Inspect AI JSON log on every engine: exact rows, rejects, truncation, re-loads, key overrides, gzip.</summary>
-public abstract class InspectAiLoadSuite : IAsyncLifetime
+public abstract class InspectAiLoadSuite : DatabaseSuite
 {
     public const string LogName = "2026-11-18T02-09-41+00-00_refund-summary_hT4kQ9wZr2Lm7Nc5Xv8Bp3.json";
     public const string EvalId = "hT4kQ9wZr2Lm7Nc5Xv8Bp3";
 
-    private TestDatabase? _database;
-
-    protected CanonicalFiles Files { get; } = new();
-
-    protected WarehouseEngine Engine => _database!.Engine;
-
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    public async ValueTask InitializeAsync() => _database = await CreateDatabaseAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        Files.Dispose();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "inspect_ai", name);
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    private async Task<FileLoadResult> LoadAsync(string path, LoadOptions? options = null, SourceSettings? settings = null)
-    {
-        new Migrator(Engine).Migrate();
-        return await new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
-    }
-
-    private async Task<T> ScalarAsync<T>(string sql)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.ExecuteScalarAsync<T>(Engine.Sql(sql)))!;
-    }
 
     [Fact]
     public async Task Load_writes_one_row_per_sample_scorer_and_epoch_exactly_as_expected()

@@ -1,58 +1,21 @@
 using System.Globalization;
 using System.Text.Json;
-using Dapper;
 using Microsoft.Extensions.Configuration;
-using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Support;
 
 namespace Warehouse.Tests.Sources.LangSmith;
 
 /// <summary>LangSmith experiment runs + feedback (+ examples) on every engine: exact rows, rejects, re-loads, key overrides.</summary>
-public abstract class LangSmithSuite : IAsyncLifetime
+public abstract class LangSmithSuite : DatabaseSuite
 {
     public const string Session = "7f3c2a91-4d6e-4b18-a5c0-2e9d8b1f6a43";
     public const string Dataset = "d41e7b20-93a5-4c6f-8e12-5b7a0c9f3d68";
 
-    private TestDatabase? _database;
-
-    protected CanonicalFiles Files { get; } = new();
-
-    protected WarehouseEngine Engine => _database!.Engine;
-
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    public async ValueTask InitializeAsync()
-    {
-        _database = await CreateDatabaseAsync();
-        new Migrator(Engine).Migrate();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Files.Dispose();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
+    protected override bool MigrateOnInitialize => true;
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "langsmith", name);
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    private Task<FileLoadResult> LoadAsync(string path, LoadOptions? options = null, SourceSettings? settings = null) =>
-        new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
-
-    private async Task<List<T>> QueryAsync<T>(string sql, object? parameters = null)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.QueryAsync<T>(Engine.Sql(sql), parameters)).ToList();
-    }
 
     public sealed class Row
     {

@@ -1,89 +1,25 @@
-using System.Globalization;
 using System.IO.Compression;
-using Dapper;
 using Microsoft.Extensions.Configuration;
-using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Support;
 
 namespace Warehouse.Tests.Sources.Mlflow;
 
 /// <summary>MLflow eval_results_table.json (pandas split orientation): rows × score columns, on every engine.</summary>
-public abstract class MlflowSuite : IAsyncLifetime
+public abstract class MlflowSuite : DatabaseSuite
 {
     private const string Run = "refund-v4_eval_results_table";
-    private TestDatabase? _database;
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), TestDatabases.NewName("wh_ml"));
 
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    private WarehouseEngine Engine => _database!.Engine;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
+    protected override bool MigrateOnInitialize => true;
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "mlflow", name);
 
-    public async ValueTask InitializeAsync()
-    {
-        Directory.CreateDirectory(_folder);
-        _database = await CreateDatabaseAsync();
-        new Migrator(Engine).Migrate();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Directory.Delete(_folder, recursive: true);
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
+    /// <summary>This suite passes settings before options.</summary>
     private Task<FileLoadResult> LoadAsync(string path, SourceSettings? settings = null, LoadOptions? options = null) =>
-        new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
+        base.LoadAsync(path, options, settings);
 
-    private async Task<List<T>> QueryAsync<T>(string sql)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.QueryAsync<T>(Engine.Sql(sql))).ToList();
-    }
-
-    public sealed class Row
-    {
-        public string source { get; set; } = "";
-        public string eval_run_id { get; set; } = "";
-        public string case_id { get; set; } = "";
-        public string metric { get; set; } = "";
-        public int epoch { get; set; }
-        public double? score { get; set; }
-        public string? raw_score { get; set; }
-        public bool? is_passed { get; set; }
-        public string model_version { get; set; } = "";
-        public string prompt_version { get; set; } = "";
-        public string retriever_version { get; set; } = "";
-        public string experiment_bucket { get; set; } = "";
-        public string dataset_id { get; set; } = "";
-        public string judge_version { get; set; } = "";
-        public string feature { get; set; } = "";
-        public string intent { get; set; } = "";
-        public string language { get; set; } = "";
-        public string customer_tier { get; set; } = "";
-        public double? latency_ms { get; set; }
-        public long? input_tokens { get; set; }
-        public long? output_tokens { get; set; }
-        public DateTime? evaluated_at { get; set; }
-        public string? source_trace_id { get; set; }
-        public string? attributes { get; set; }
-
-        public string Line => string.Join("|", case_id, metric, epoch, score?.ToString("R", CultureInfo.InvariantCulture) ?? "null",
-            raw_score ?? "null", is_passed?.ToString() ?? "null");
-    }
-
-    private Task<List<Row>> RowsAsync() => QueryAsync<Row>("select * from quality.eval_records order by case_id, metric, epoch");
+    private Task<List<EvalRecordRow>> RowsAsync() => QueryAsync<EvalRecordRow>("select * from quality.eval_records order by case_id, metric, epoch");
 
     [Fact]
     public async Task Loads_one_row_per_table_row_and_score_column()
@@ -195,7 +131,7 @@ public abstract class MlflowSuite : IAsyncLifetime
     public async Task A_gzip_table_in_the_mlruns_layout_takes_its_run_id_from_the_folder()
     {
         const string runId = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-        var folder = Path.Combine(_folder, "mlruns", "412", runId, "artifacts");
+        var folder = Path.Combine(Files.Folder, "mlruns", "412", runId, "artifacts");
         Directory.CreateDirectory(folder);
         var gzipped = Path.Combine(folder, "eval_results_table.json.gz");
         await using (var output = File.Create(gzipped))
@@ -216,7 +152,7 @@ public abstract class MlflowSuite : IAsyncLifetime
     [Fact]
     public async Task A_table_without_a_case_id_column_keys_rows_by_position()
     {
-        var path = Path.Combine(_folder, "nocase_eval_results_table.json");
+        var path = Path.Combine(Files.Folder, "nocase_eval_results_table.json");
         await File.WriteAllTextAsync(path,
             """{"columns":["inputs","outputs","toxicity\/v1\/score"],"data":[["a","b",0.1],["c","d",0.2],["e","f",0.3]]}""", Token);
 

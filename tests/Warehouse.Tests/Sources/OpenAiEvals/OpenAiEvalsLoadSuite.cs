@@ -4,7 +4,6 @@ using Dapper;
 using Microsoft.Extensions.Configuration;
 using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Sources.InspectAi;
 using Warehouse.Tests.Support;
@@ -12,52 +11,17 @@ using Warehouse.Tests.Support;
 namespace Warehouse.Tests.Sources.OpenAiEvals;
 
 /// <summary>The oaieval record log on every engine: the samples join, match and metrics events, bad lines, re-loads, overrides, gzip.</summary>
-public abstract class OpenAiEvalsLoadSuite : IAsyncLifetime
+public abstract class OpenAiEvalsLoadSuite : DatabaseSuite
 {
     public const string ModelGradedLog = "261118021533ZQ4XKR7M_gpt-4o_refund-summary.jsonl";
     public const string MatchLog = "261118030102AB7CDE2F_gpt-4o-2024-08-06_refund-clause.jsonl";
     public const string BadLog = "261119090000BADLOG01_gpt-4o_refund-clause-bad-lines.jsonl";
     public const string SamplesFile = "refund_golden_v7.samples.jsonl";
 
-    private TestDatabase? _database;
-
-    protected CanonicalFiles Files { get; } = new();
-
-    protected WarehouseEngine Engine => _database!.Engine;
-
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    public async ValueTask InitializeAsync() => _database = await CreateDatabaseAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        Files.Dispose();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "openai_evals", name);
 
     private static LoadOptions WithSamples(string samples, bool force = false) =>
         new(Force: force, Companions: new Dictionary<string, string> { ["samples"] = samples });
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    private async Task<FileLoadResult> LoadAsync(string path, LoadOptions? options = null, SourceSettings? settings = null)
-    {
-        new Migrator(Engine).Migrate();
-        return await new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
-    }
-
-    private async Task<T> ScalarAsync<T>(string sql)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.ExecuteScalarAsync<T>(Engine.Sql(sql)))!;
-    }
 
     private async Task GzipAsync(string from, string to)
     {

@@ -3,11 +3,8 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Dapper;
 using Microsoft.Extensions.Configuration;
-using Warehouse.Engines;
 using Warehouse.Loading;
-using Warehouse.Migrations;
 using Warehouse.Sources;
 using Warehouse.Tests.Support;
 
@@ -17,53 +14,14 @@ namespace Warehouse.Tests.Sources.Promptfoo;
 /// promptfoo exports (results.json, .jsonl, .csv) loaded on every engine: exact rows, rejects with
 /// record and reason, broken files failing whole, re-loads as no-ops, key paths from configuration, gzip.
 /// </summary>
-public abstract class PromptfooSuite : IAsyncLifetime
+public abstract class PromptfooSuite : DatabaseSuite
 {
     private const string EvalId = "eval-Rf7-2026-03-02T09:15:44";
     private const string Model = "gpt-4o-2024-08-06";
-    private TestDatabase? _database;
 
-    protected CanonicalFiles Files { get; } = new();
-
-    protected WarehouseEngine Engine => _database!.Engine;
-
-    protected abstract Task<TestDatabase> CreateDatabaseAsync();
-
-    public async ValueTask InitializeAsync()
-    {
-        _database = await CreateDatabaseAsync();
-        new Migrator(Engine).Migrate();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Files.Dispose();
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
+    protected override bool MigrateOnInitialize => true;
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "eval", "promptfoo", name);
-
-    private Task<FileLoadResult> LoadAsync(string path, LoadOptions? options = null, SourceSettings? settings = null) =>
-        new Loader(Engine, settings: settings).LoadFileAsync(path, options ?? new LoadOptions(), Token);
-
-    private async Task<List<T>> QueryAsync<T>(string sql, object? parameters = null)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.QueryAsync<T>(Engine.Sql(sql), parameters)).ToList();
-    }
-
-    private async Task<T> ScalarAsync<T>(string sql, object? parameters = null)
-    {
-        await using var connection = await Engine.OpenAsync(Token);
-        return (await connection.ExecuteScalarAsync<T>(Engine.Sql(sql), parameters))!;
-    }
 
     /// <summary>Per prompt version and metric: rows, rows with a score, sum of scores (×1000, rounded), passes.</summary>
     private async Task<List<(string Prompt, string Metric, long Rows, long Scored, long ScoreMilli, long Passed)>> SummaryAsync() =>
