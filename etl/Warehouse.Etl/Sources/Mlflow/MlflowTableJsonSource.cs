@@ -73,9 +73,15 @@ public sealed partial class MlflowTableJsonSource : SourceFormat
         && file.TopLevelKeys.All(key => key is "columns" or "data" or "index")
         && ScoreColumn().IsMatch(file.Head);
 
-    public override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken)
+    public override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken) =>
+        ReadTable(file, schema, ReadColumns(file), DataRows(file, cancellationToken));
+
+    /// <summary>True when some column is an MLflow metric score column (`&lt;metric&gt;/vN/score`).</summary>
+    internal static bool HasMetricColumns(IReadOnlyList<string> columns) => MetricColumns(columns).Count > 0;
+
+    /// <summary>The table's rows (each a JSON array in column order) to eval rows; shared by the JSON and Parquet forms.</summary>
+    internal static IEnumerable<FieldRecord> ReadTable(SourceFile file, TableSchema schema, IReadOnlyList<string> columns, IEnumerable<JsonElement> dataRows)
     {
-        var columns = ReadColumns(file);
         var metrics = MetricColumns(columns);
         var caseIdPaths = file.Settings.KeyPaths(Tool, "case_id", DefaultCaseIdPaths);
         var runIdPaths = file.Settings.KeyPaths(Tool, "eval_run_id", DefaultRunIdPaths);
@@ -89,7 +95,7 @@ public sealed partial class MlflowTableJsonSource : SourceFormat
             && !TextColumns.Contains(column) && !mapped.Contains(column) && column is not ("token_count" or "latency")).ToList();
 
         long index = 0;
-        foreach (var item in DataRows(file, cancellationToken))
+        foreach (var item in dataRows)
         {
             index++;
             var rowNumber = index;
@@ -347,7 +353,7 @@ public sealed partial class MlflowTableJsonSource : SourceFormat
         }
 
         var name = Path.GetFileName(full);
-        foreach (var extension in new[] { ".gz", ".json" })
+        foreach (var extension in new[] { ".gz", ".json", ".parquet" })
         {
             if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase) && name.Length > extension.Length)
             {
