@@ -70,8 +70,7 @@ public sealed class BraintrustJsonlSource : SourceFormat
         var survey = SurveyFile(file, caseIdPaths, runIdPaths, cancellationToken);
         var keys = new KeyMapping(schema, Tool, file.Settings, DefaultKeyPaths);
 
-        using var stream = file.Open();
-        var lines = new BraintrustLines(stream);
+        var lines = new BraintrustLines(file);
         foreach (var (lineNumber, line) in lines.Read(cancellationToken))
         {
             var (document, parseError) = TryParse(line);
@@ -388,9 +387,8 @@ public sealed class BraintrustJsonlSource : SourceFormat
         long lastBadLine = 0, lastLine = 0;
         string? lastBadError = null;
 
-        using (var stream = file.Open())
         {
-            var lines = new BraintrustLines(stream);
+            var lines = new BraintrustLines(file);
             foreach (var (lineNumber, line) in lines.Read(cancellationToken))
             {
                 lastLine = lineNumber;

@@ -7,12 +7,93 @@ namespace Warehouse.Sources.Braintrust;
 /// stream ended with a line break. A last line that is not valid JSON and has no line break after
 /// it is a file cut off mid-record (an interrupted export or download), not one bad record.
 /// </summary>
-internal sealed class BraintrustLines(Stream stream)
+internal sealed class BraintrustLines(SourceFile file)
 {
     public bool EndsWithLineBreak { get; private set; } = true;
 
-    public IEnumerable<(long LineNumber, string Line)> Read(CancellationToken cancellationToken)
+    /// <summary>
+    /// The file's events as JSON text, one per record: its lines, or, for the Parquet form of an
+    /// export, each row as a JSON object (object-valued columns such as scores and metadata are
+    /// written by the export as JSON text and are embedded as JSON again).
+    /// </summary>
+    public IEnumerable<(long LineNumber, string Line)> Read(CancellationToken cancellationToken) =>
+        Parquet.ParquetTable.IsParquet(file) ? ParquetRows(cancellationToken) : TextLines(cancellationToken);
+
+    private IEnumerable<(long LineNumber, string Line)> ParquetRows(CancellationToken cancellationToken)
     {
+        var columns = Parquet.ParquetTable.ColumnNames(file.Path);
+        foreach (var (rowNumber, values) in Parquet.ParquetTable.Rows(file.Path, cancellationToken))
+        {
+            yield return (rowNumber, RowJson(columns, values));
+        }
+    }
+
+    private static string RowJson(IReadOnlyList<string> columns, object?[] values)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            for (var column = 0; column < columns.Count; column++)
+            {
+                writer.WritePropertyName(columns[column]);
+                switch (values[column])
+                {
+                    case null:
+                        writer.WriteNullValue();
+                        break;
+                    case string text when LooksLikeJson(text):
+                        writer.WriteRawValue(text, skipInputValidation: false);
+                        break;
+                    case string text:
+                        writer.WriteStringValue(text);
+                        break;
+                    case bool flag:
+                        writer.WriteBooleanValue(flag);
+                        break;
+                    case double number when double.IsFinite(number):
+                        writer.WriteNumberValue(number);
+                        break;
+                    case long or int or short:
+                        writer.WriteNumberValue(Convert.ToInt64(values[column], System.Globalization.CultureInfo.InvariantCulture));
+                        break;
+                    case decimal exact:
+                        writer.WriteNumberValue(exact);
+                        break;
+                    default:
+                        writer.WriteStringValue(Canonical.CanonicalParquetSource.Text(values[column]));
+                        break;
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static bool LooksLikeJson(string text)
+    {
+        var trimmed = text.AsSpan().Trim();
+        if (trimmed.Length < 2 || !((trimmed[0] == '{' && trimmed[^1] == '}') || (trimmed[0] == '[' && trimmed[^1] == ']')))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(text);
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    private IEnumerable<(long LineNumber, string Line)> TextLines(CancellationToken cancellationToken)
+    {
+        using var stream = file.Open();
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         var buffer = new char[1 << 16];
         var line = new StringBuilder();
