@@ -20,18 +20,30 @@ public sealed class LoadCommand(Cli cli)
         var kind = new Option<string?>("--kind") { Description = "force the target table: eval or trace" };
         kind.AcceptOnlyFromAmong("eval", "trace");
         var force = new Option<bool>("--force") { Description = "load a file again even if an identical one was already loaded" };
-        var samples = new Option<string?>("--samples") { Description = "OpenAI Evals: the samples JSONL the run read, for per-case keys" };
-        var feedback = new Option<string?>("--feedback") { Description = "LangSmith: the feedback JSONL of the runs being loaded" };
-        var examples = new Option<string?>("--examples") { Description = "LangSmith: the dataset examples JSONL, for per-case keys" };
+        // One option per companion role the formats declare (--samples, --feedback, --examples).
+        var companionOptions = Sources.SourceDetector.Formats
+            .SelectMany(known => known.CompanionRoles.Select(role => (Role: role.Key, Description: role.Value)))
+            .GroupBy(role => role.Role, StringComparer.Ordinal)
+            .OrderBy(group => group.Key, StringComparer.Ordinal)
+            .Select(group => (Role: group.Key, Option: new Option<string?>("--" + group.Key)
+            {
+                Description = string.Join("; ", group.Select(role => role.Description)),
+            }))
+            .ToList();
         var command = new Command("load", "load files or folders; the format is detected from the content")
         {
-            paths, format, kind, force, samples, feedback, examples,
+            paths, format, kind, force,
         };
+        foreach (var (_, option) in companionOptions)
+        {
+            command.Options.Add(option);
+        }
+
         return cli.Define(command, async (parseResult, cancellationToken) =>
         {
             var engine = cli.OpenWarehouse(parseResult, out _);
             var companions = new Dictionary<string, string>();
-            foreach (var (role, option) in new[] { ("samples", samples), ("feedback", feedback), ("examples", examples) })
+            foreach (var (role, option) in companionOptions)
             {
                 if (parseResult.GetValue(option) is { Length: > 0 } companion)
                 {
