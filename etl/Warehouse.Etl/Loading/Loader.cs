@@ -12,6 +12,9 @@ namespace Warehouse.Loading;
 public sealed record LoadOptions(string? Format = null, string? Kind = null, bool Force = false,
     IReadOnlyDictionary<string, string>? Companions = null);
 
+/// <summary>For trace-store exports: how many traces the batch touched, rolled up, and left waiting for their spans.</summary>
+public sealed record TraceRollupCounts(long Touched, long RolledUp, long Waiting, long Rejected);
+
 /// <summary>Where a rejected record was and why, as the loader reports it.</summary>
 public sealed record RejectedRecord(long RecordNumber, string Reason);
 
@@ -35,9 +38,11 @@ public sealed record FileLoadResult(
     long RowsInserted = 0,
     long RowsUpdated = 0,
     string? Message = null,
-    IReadOnlyList<RejectedRecord>? FirstRejects = null)
+    IReadOnlyList<RejectedRecord>? FirstRejects = null,
+    TraceRollupCounts? Traces = null)
 {
-    public long RowsUnchanged => Math.Max(0, RowsLoaded - RowsInserted - RowsUpdated);
+    /// <summary>Target rows that were written but equal to what was stored.</summary>
+    public long RowsUnchanged => Math.Max(0, (Traces?.RolledUp ?? RowsLoaded) - RowsInserted - RowsUpdated);
 }
 
 /// <summary>
@@ -46,7 +51,7 @@ public sealed record FileLoadResult(
 /// them into the fact table. Rejected records are kept with their line and reason; the batch is
 /// recorded in etl.load_batches before it starts, so even a failed load leaves a trace.
 /// </summary>
-public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, SourceSettings? settings = null)
+public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock = null, SourceSettings? settings = null)
 {
     private const int MaxRawRecordBytes = 64 * 1024;
     private const int MaxReasonLength = 2000;
@@ -151,7 +156,9 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
 
         try
         {
-            return await LoadBatchAsync(connection, source, filePath, batchId, startedAt, cancellationToken);
+            return source.Format is Traces.TracePartFormat
+                ? await LoadTracePartsAsync(connection, source, filePath, batchId, startedAt, cancellationToken)
+                : await LoadBatchAsync(connection, source, filePath, batchId, startedAt, cancellationToken);
         }
         catch (Exception error) when (error is System.Text.Json.JsonException or InvalidDataException or FormatException)
         {
@@ -213,7 +220,7 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
                 {
                     staged = new object?[width + 4];
                     staged[width + 2] = Cap(reason!, MaxReasonLength);
-                    staged[width + 3] = RawForReject(record);
+                    staged[width + 3] = RawForReject(record.RawText);
                     rejected++;
                     if (firstRejects.Count < RejectsToReport)
                     {
@@ -322,9 +329,9 @@ public sealed class Loader(WarehouseEngine engine, TimeProvider? clock = null, S
 
     private static string Cap(string text, int maxLength) => text.Length <= maxLength ? text : text[..maxLength];
 
-    private static string? RawForReject(FieldRecord record)
+    private static string? RawForReject(Func<string>? rawText)
     {
-        var raw = record.RawText?.Invoke();
+        var raw = rawText?.Invoke();
         if (raw is null)
         {
             return null;

@@ -163,5 +163,16 @@ public sealed class TableSchema
         .. BookkeepingColumns(),
     ]);
 
+    /// <summary>etl.trace_parts: the staged parts of traces (see Warehouse.Traces.TracePart), not a fact table.</summary>
+    public static readonly TableSchema TraceParts = new("etl", "trace_parts", "parts",
+    [
+        new("source", ColumnType.Text, ColumnRole.NaturalKey, 64),
+        new("trace_id", ColumnType.Text, ColumnRole.NaturalKey, 200),
+        new("part_id", ColumnType.Text, ColumnRole.NaturalKey, 300),
+        new("part_kind", ColumnType.Text, ColumnRole.Value, 16),
+        new("body", ColumnType.Text, ColumnRole.Value),
+        .. BookkeepingColumns(),
+    ]);
+
     public static IReadOnlyList<TableSchema> FactTables { get; } = [EvalRecords, TraceSummaries];
 }

@@ -15,6 +15,14 @@ public sealed class SourceSettings
 
     public static SourceSettings Empty { get; } = new(null);
 
+    /// <summary>A single setting `Sources:&lt;tool&gt;:&lt;name&gt;` (for example a pattern or a threshold), or null.</summary>
+    public string? Option(string sourceName, string name) =>
+        _configuration?[$"Sources:{sourceName}:{name}"] is { Length: > 0 } value ? value : null;
+
+    /// <summary>True when `Sources:&lt;tool&gt;:Keys:&lt;key&gt;` is configured.</summary>
+    public bool HasKeyPaths(string sourceName, string key) =>
+        _configuration?.GetSection($"Sources:{sourceName}:Keys:{key}").Exists() == true;
+
     public IReadOnlyList<string> KeyPaths(string sourceName, string key, IReadOnlyList<string> defaults)
     {
         var section = _configuration?.GetSection($"Sources:{sourceName}:Keys:{key}");

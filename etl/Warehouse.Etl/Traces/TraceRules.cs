@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Warehouse.Loading;
+using Warehouse.Sources;
+using Warehouse.Sources.Json;
+
+namespace Warehouse.Traces;
+
+/// <summary>
+/// How one trace store's records become keys and flags, with every rule overridable under
+/// `Sources:&lt;tool&gt;` in configuration:
+/// <list type="bullet">
+/// <item>`Keys:&lt;column&gt;`: attribute names (dotted, as flattened: `metadata.customer_tier`,
+/// `app.customer_tier`) read in order. Without it, a key comes from the first attribute named as
+/// the key, else the first whose name ends with `.&lt;key&gt;` (names compare case-insensitively with
+/// `-` and spaces read as `_`), outside the semantic-convention namespaces (`telemetry.sdk.language`
+/// is not a language).</item>
+/// <item>`ComplaintPattern`: a metadata flag or feedback whose name matches and whose value is true is a complaint (default `complaint`).</item>
+/// <item>`FeedbackNames`: feedback whose name matches is user feedback (default: feedback, thumb, rating, user, csat, satisfaction).</item>
+/// <item>`ComplaintAtOrBelow`: user feedback at or below this score, or labelled thumbs-down, is a complaint (default 0).</item>
+/// <item>`JsonParseErrorPattern`: an error type or message that matches is a JSON parse failure (default `json|SyntaxError`).</item>
+/// </list>
+/// </summary>
+public sealed class TraceRules
+{
+    private static readonly string[] ReservedNamespaces =
+    [
+        "telemetry.", "process.", "os.", "host.", "container.", "k8s.", "cloud.", "service.", "deployment.", "gen_ai.", "llm.",
+        "http.", "url.", "server.", "client.", "network.", "db.", "rpc.", "exception.", "error.", "code.", "thread.", "otel.",
+        "openinference.", "input.", "output.", "retrieval.", "tool.", "embedding.", "reranker.", "message.", "messages.",
+        "user_agent.", "browser.", "device.", "faas.", "aws.", "gcp.", "azure.", "webengine.", "session.", "user.",
+    ];
+
+    private readonly (string Column, string[]? Configured)[] _columns;
+    private readonly Regex _complaint;
+    private readonly Regex _feedbackNames;
+    private readonly Regex _jsonParse;
+
+    public TraceRules(string sourceName, SourceSettings? settings = null)
+    {
+        settings ??= SourceSettings.Empty;
+        SourceName = sourceName;
+        var columns = TableSchema.TraceSummaries.Columns.Where(column => column.Role == ColumnRole.SharedKey).Select(column => column.Name)
+            .Append("context_tokens")
+            .ToList();
+        if (settings.HasKeyPaths(sourceName, "session_id"))
+        {
+            columns.Add("session_id");
+        }
+
+        _columns = columns
+            .Select(column => (column, settings.HasKeyPaths(sourceName, column)
+                ? settings.KeyPaths(sourceName, column, []).Select(Normalize).ToArray()
+                : null))
+            .ToArray();
+        _complaint = Pattern(settings.Option(sourceName, "ComplaintPattern") ?? "complaint", sourceName, "ComplaintPattern");
+        _feedbackNames = Pattern(settings.Option(sourceName, "FeedbackNames") ?? "feedback|thumb|rating|user|csat|satisfaction", sourceName, "FeedbackNames");
+        _jsonParse = Pattern(settings.Option(sourceName, "JsonParseErrorPattern") ?? "json|SyntaxError", sourceName, "JsonParseErrorPattern");
+        var threshold = settings.Option(sourceName, "ComplaintAtOrBelow");
+        ComplaintAtOrBelow = threshold is null
+            ? 0
+            : double.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw new LoadException($"Sources:{sourceName}:ComplaintAtOrBelow must be a number, not '{threshold}'");
+    }
+
+    public string SourceName { get; }
+
+    public double ComplaintAtOrBelow { get; }
+
+    public bool IsJsonParseError(string? text) => !string.IsNullOrEmpty(text) && _jsonParse.IsMatch(text);
+
+    public bool IsUserFeedback(string? name) => name is not null && _feedbackNames.IsMatch(name);
+
+    public bool IsComplaintName(string? name) => name is not null && _complaint.IsMatch(name);
+
+    /// <summary>
+    /// Reads the keys and the complaint flag from a part's attributes, given in priority order (the
+    /// span's own before its resource's, the record's metadata before anything broader).
+    /// </summary>
+    public void ApplyKeys(TracePart part, IReadOnlyList<KeyValuePair<string, string?>> attributes)
+    {
+        if (attributes.Count == 0)
+        {
+            return;
+        }
+
+        var normalized = new string[attributes.Count];
+        for (var index = 0; index < attributes.Count; index++)
+        {
+            normalized[index] = Normalize(attributes[index].Key);
+        }
+
+        foreach (var (column, configured) in _columns)
+        {
+            if (part.Keys?.ContainsKey(column) == true)
+            {
+                continue;
+            }
+
+            var value = configured is null ? ByDefaultRule(column, attributes, normalized) : ByNames(configured, attributes, normalized);
+            if (value is not null)
+            {
+                part.SetKey(column, value);
+            }
+        }
+
+        for (var index = 0; index < attributes.Count; index++)
+        {
+            if (_complaint.IsMatch(attributes[index].Key) && Truth(attributes[index].Value) is { } flag)
+            {
+                part.Complaint = (part.Complaint ?? false) || flag;
+            }
+        }
+    }
+
+    private static string? ByNames(string[] names, IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized)
+    {
+        foreach (var name in names)
+        {
+            for (var index = 0; index < normalized.Length; index++)
+            {
+                if (normalized[index] == name && Value(attributes[index].Value) is { } value)
+                {
+                    return value;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ByDefaultRule(string column, IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized)
+    {
+        for (var index = 0; index < normalized.Length; index++)
+        {
+            if (normalized[index] == column && Value(attributes[index].Value) is { } value)
+            {
+                return value;
+            }
+        }
+
+        var suffix = "." + column;
+        for (var index = 0; index < normalized.Length; index++)
+        {
+            var name = normalized[index];
+            if (name.EndsWith(suffix, StringComparison.Ordinal) && !IsReserved(name) && Value(attributes[index].Value) is { } value)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsReserved(string name)
+    {
+        foreach (var reserved in ReservedNamespaces)
+        {
+            if (name.StartsWith(reserved, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string? Value(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <summary>Lowercase, with '-' and ' ' read as '_': `Customer-Tier` and `customer_tier` are the same name.</summary>
+    public static string Normalize(string name) => name.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_');
+
+    /// <summary>true/false/1/0/yes/no as a boolean; null for anything else.</summary>
+    public static bool? Truth(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" or "y" or "1.0" => true,
+        "false" or "0" or "no" or "n" or "0.0" => false,
+        _ => null,
+    };
+
+    private static Regex Pattern(string pattern, string sourceName, string name)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException error)
+        {
+            throw new LoadException($"Sources:{sourceName}:{name} is not a valid regular expression ({error.Message})");
+        }
+    }
+
+    /// <summary>
+    /// A JSON object flattened to dotted names (`metadata.customer_tier`), arrays and scalars as
+    /// text, so key rules see every source's metadata bag the same way. Strings holding a JSON
+    /// object (metadata stored as text) are flattened too when <paramref name="parseJsonStrings"/> is set.
+    /// </summary>
+    public static void Flatten(JsonElement element, string prefix, List<KeyValuePair<string, string?>> into, bool parseJsonStrings = true, int depth = 0)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object when depth < 8:
+                foreach (var property in element.EnumerateObject())
+                {
+                    Flatten(property.Value, prefix.Length == 0 ? property.Name : prefix + "." + property.Name, into, parseJsonStrings, depth + 1);
+                }
+
+                break;
+            case JsonValueKind.String when parseJsonStrings && element.GetString() is { Length: > 1 } text && text.TrimStart().StartsWith('{'):
+                try
+                {
+                    using var document = JsonDocument.Parse(text);
+                    Flatten(document.RootElement, prefix, into, parseJsonStrings: false, depth + 1);
+                }
+                catch (JsonException)
+                {
+                    into.Add(new(prefix, text));
+                }
+
+                break;
+            default:
+                if (prefix.Length > 0)
+                {
+                    into.Add(new(prefix, JsonText.Of(element)));
+                }
+
+                break;
+        }
+    }
+}
