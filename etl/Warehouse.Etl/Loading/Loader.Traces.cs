@@ -80,7 +80,7 @@ public sealed partial class Loader
             await rows.CompleteAsync(cancellationToken);
         }
 
-        if (read == 0)
+        if (read == 0 && !format.MayHaveNoParts)
         {
             throw new LoadException($"{filePath}: the file holds no records");
         }

@@ -20,6 +20,9 @@ public abstract class TracePartFormat : SourceFormat
     public sealed override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{Name} is read as trace parts");
 
+    /// <summary>True for files that may legitimately hold nothing this loader keeps (a logs export with no feedback events).</summary>
+    public virtual bool MayHaveNoParts => false;
+
     /// <summary>The file's parts in file order; a record that cannot be read is one reject with its reason.</summary>
     public abstract IEnumerable<PartRecord> ReadParts(SourceFile file, TraceRules rules, CancellationToken cancellationToken);
 }

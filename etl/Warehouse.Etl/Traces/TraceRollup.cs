@@ -103,9 +103,12 @@ public static partial class TraceRollup
             .ToList();
         var latest = userFeedback.LastOrDefault(part => part.FeedbackScore is not null);
         record.Set(schema, "feedback_score", Number(latest?.FeedbackScore));
-        var complaint = parts.Any(part => part.Complaint == true)
-            || feedback.Any(part => rules.IsComplaintName(part.FeedbackName) && (part.FeedbackScore > 0 || TraceRules.Truth(part.FeedbackLabel) == true))
-            || userFeedback.Any(part => part.FeedbackScore <= rules.ComplaintAtOrBelow || (part.FeedbackLabel is { } label && ThumbsDown().IsMatch(label)));
+        // A feedback record's own explicit complaint flag decides for it; without one, a thumbs-down is a complaint.
+        var complaint = body.Any(part => part.Complaint == true)
+            || feedback.Any(part => part.Complaint == true
+                || (rules.IsComplaintName(part.FeedbackName) && (part.FeedbackScore > 0 || TraceRules.Truth(part.FeedbackLabel) == true)))
+            || userFeedback.Any(part => part.Complaint is null
+                && (part.FeedbackScore <= rules.ComplaintAtOrBelow || (part.FeedbackLabel is { } label && ThumbsDown().IsMatch(label))));
         record.Set(schema, "has_complaint", complaint ? "true" : "false");
 
         var attributes = new SortedDictionary<string, object?>(StringComparer.Ordinal);

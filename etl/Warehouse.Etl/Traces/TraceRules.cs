@@ -13,8 +13,8 @@ namespace Warehouse.Traces;
 /// <list type="bullet">
 /// <item>`Keys:&lt;column&gt;`: attribute names (dotted, as flattened: `metadata.customer_tier`,
 /// `app.customer_tier`) read in order. Without it, a key comes from the first attribute named as
-/// the key, else the first whose name ends with `.&lt;key&gt;` (names compare case-insensitively with
-/// `-` and spaces read as `_`), outside the semantic-convention namespaces (`telemetry.sdk.language`
+/// the key, else the first whose name ends with `.&lt;key&gt;`, the key's underscores also read as dots
+/// (`app.customer_tier`, `app.prompt.version`; names compare case-insensitively with `-` and spaces read as `_`), outside the semantic-convention namespaces (`telemetry.sdk.language`
 /// is not a language).</item>
 /// <item>`ComplaintPattern`: a metadata flag or feedback whose name matches and whose value is true is a complaint (default `complaint`).</item>
 /// <item>`FeedbackNames`: feedback whose name matches is user feedback (default: feedback, thumb, rating, user, csat, satisfaction).</item>
@@ -133,19 +133,23 @@ public sealed class TraceRules
 
     private static string? ByDefaultRule(string column, IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized)
     {
+        // `prompt_version` is also spelled as a dotted name: `app.prompt.version`.
+        var dotted = column.Replace('_', '.');
         for (var index = 0; index < normalized.Length; index++)
         {
-            if (normalized[index] == column && Value(attributes[index].Value) is { } value)
+            if ((normalized[index] == column || normalized[index] == dotted) && Value(attributes[index].Value) is { } value)
             {
                 return value;
             }
         }
 
         var suffix = "." + column;
+        var dottedSuffix = "." + dotted;
         for (var index = 0; index < normalized.Length; index++)
         {
             var name = normalized[index];
-            if (name.EndsWith(suffix, StringComparison.Ordinal) && !IsReserved(name) && Value(attributes[index].Value) is { } value)
+            if ((name.EndsWith(suffix, StringComparison.Ordinal) || name.EndsWith(dottedSuffix, StringComparison.Ordinal))
+                && !IsReserved(name) && Value(attributes[index].Value) is { } value)
             {
                 return value;
             }

@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Warehouse.Sources.Otlp;
+
+/// <summary>
+/// The OTLP/JSON encoding (protobuf JSON mapping): KeyValue attribute lists whose AnyValue is one
+/// of stringValue, boolValue, intValue (a decimal string or a number), doubleValue, arrayValue,
+/// kvlistValue, bytesValue; hex trace and span ids; 64-bit nanosecond times as strings or numbers.
+/// </summary>
+internal static class OtlpJson
+{
+    /// <summary>An attribute list as (key, text) pairs; arrays and key-value lists become JSON text.</summary>
+    public static List<KeyValuePair<string, string?>> Attributes(JsonElement owner)
+    {
+        var pairs = new List<KeyValuePair<string, string?>>();
+        if (owner.ValueKind != JsonValueKind.Object || !owner.TryGetProperty("attributes", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return pairs;
+        }
+
+        foreach (var item in list.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String)
+            {
+                pairs.Add(new(key.GetString()!, item.TryGetProperty("value", out var value) ? Text(value) : null));
+            }
+        }
+
+        return pairs;
+    }
+
+    /// <summary>An AnyValue as text: scalars as written, arrays and lists as JSON; null when empty.</summary>
+    public static string? Text(JsonElement anyValue)
+    {
+        if (anyValue.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        foreach (var property in anyValue.EnumerateObject())
+        {
+            var value = property.Value;
+            switch (property.Name)
+            {
+                case "stringValue":
+                    return value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+                case "boolValue":
+                    return value.ValueKind switch { JsonValueKind.True => "true", JsonValueKind.False => "false", _ => value.ToString() };
+                case "intValue":
+                case "doubleValue":
+                    return value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+                case "bytesValue":
+                    return value.GetString();
+                case "arrayValue":
+                case "kvlistValue":
+                    return Json(anyValue);
+            }
+        }
+
+        return null;
+    }
+
+    private static string Json(JsonElement anyValue)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            Write(writer, anyValue);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void Write(Utf8JsonWriter writer, JsonElement anyValue)
+    {
+        if (anyValue.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in anyValue.EnumerateObject())
+            {
+                var value = property.Value;
+                switch (property.Name)
+                {
+                    case "stringValue" or "bytesValue":
+                        writer.WriteStringValue(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText());
+                        return;
+                    case "boolValue":
+                        writer.WriteBooleanValue(value.ValueKind == JsonValueKind.True);
+                        return;
+                    case "intValue" or "doubleValue":
+                        if (double.TryParse(value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText(),
+                                NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
+                        {
+                            writer.WriteNumberValue(number);
+                        }
+                        else
+                        {
+                            writer.WriteStringValue(value.ToString());
+                        }
+
+                        return;
+                    case "arrayValue":
+                        writer.WriteStartArray();
+                        if (value.TryGetProperty("values", out var items) && items.ValueKind == JsonValueKind.Array)
+                        {
+                            foreach (var item in items.EnumerateArray())
+                            {
+                                Write(writer, item);
+                            }
+                        }
+
+                        writer.WriteEndArray();
+                        return;
+                    case "kvlistValue":
+                        writer.WriteStartObject();
+                        if (value.TryGetProperty("values", out var pairs) && pairs.ValueKind == JsonValueKind.Array)
+                        {
+                            foreach (var pair in pairs.EnumerateArray())
+                            {
+                                if (pair.TryGetProperty("key", out var key))
+                                {
+                                    writer.WritePropertyName(key.GetString() ?? "");
+                                    if (pair.TryGetProperty("value", out var inner))
+                                    {
+                                        Write(writer, inner);
+                                    }
+                                    else
+                                    {
+                                        writer.WriteNullValue();
+                                    }
+                                }
+                            }
+                        }
+
+                        writer.WriteEndObject();
+                        return;
+                }
+            }
+        }
+
+        writer.WriteNullValue();
+    }
+
+    /// <summary>A hex id of the given byte length, lowercased; the reason when it is not one.</summary>
+    public static bool TryId(JsonElement owner, string name, int bytes, out string? id, out string? problem)
+    {
+        id = null;
+        problem = null;
+        if (!owner.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null
+            || (value.ValueKind == JsonValueKind.String && value.GetString()!.Length == 0))
+        {
+            return true;
+        }
+
+        var text = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+        if (text.Length != bytes * 2 || !text.All(char.IsAsciiHexDigit))
+        {
+            problem = $"{name} '{Shorten(text)}' is not {bytes * 2} hex digits";
+            return false;
+        }
+
+        if (text.All(character => character == '0'))
+        {
+            problem = $"{name} is all zeros (an invalid id)";
+            return false;
+        }
+
+        id = text.ToLowerInvariant();
+        return true;
+    }
+
+    /// <summary>A nanosecond time (decimal string or number) as UTC; the reason when it is not one.</summary>
+    public static bool TryTime(JsonElement owner, string name, out DateTime? time, out string? problem)
+    {
+        time = null;
+        problem = null;
+        if (!owner.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        var text = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+        if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var nanos))
+        {
+            problem = $"{name} '{Shorten(text)}' is not a count of nanoseconds";
+            return false;
+        }
+
+        if (nanos == 0)
+        {
+            return true;
+        }
+
+        var ticks = nanos / 100;
+        if (ticks > (ulong)(DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks))
+        {
+            problem = $"{name} {text} is beyond any date";
+            return false;
+        }
+
+        time = DateTime.UnixEpoch.AddTicks((long)ticks);
+        return true;
+    }
+
+    public static string Shorten(string text) => text.Length <= 60 ? text : string.Concat(text.AsSpan(0, 57), "...");
+
+    public static IEnumerable<JsonElement> Array(JsonElement owner, string name) =>
+        owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
+            ? value.EnumerateArray()
+            : [];
+
+    /// <summary>
+    /// The export requests of a file: one per line (the collector's file exporter), or one JSON
+    /// document for the whole file. A line that does not parse is yielded with its reason.
+    /// </summary>
+    public static IEnumerable<(long Number, JsonDocument? Document, string? Problem, Func<string> Raw)> Requests(SourceFile file, CancellationToken cancellationToken)
+    {
+        if (!file.FirstLineIsJsonObject)
+        {
+            // A pretty-printed single request (what an SDK's console or file exporter may write).
+            using var stream = file.Open();
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(stream);
+            }
+            catch (JsonException error)
+            {
+                throw new JsonException($"the OTLP/JSON document does not parse: {error.Message}", error);
+            }
+
+            yield return (1, document, null, () => "");
+            yield break;
+        }
+
+        using var lines = file.Open();
+        foreach (var (number, text) in Canonical.JsonLines.Read(lines, cancellationToken))
+        {
+            JsonDocument? parsed = null;
+            string? problem = null;
+            try
+            {
+                parsed = JsonDocument.Parse(text);
+                if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    problem = "the line is not a JSON object";
+                }
+            }
+            catch (JsonException error)
+            {
+                problem = $"the line is not valid JSON, or is cut off ({error.Message})";
+            }
+
+            yield return (number, problem is null ? parsed : null, problem, () => text);
+            if (problem is not null)
+            {
+                parsed?.Dispose();
+            }
+        }
+    }
+}
