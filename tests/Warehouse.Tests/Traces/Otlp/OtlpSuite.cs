@@ -64,7 +64,7 @@ public abstract class OtlpSuite : TraceSuite
         Assert.Equal(new TraceRollupCounts(2, 2, 0, 0), late.Traces);
 
         Assert.Equal(ExpectedRows.Order(StringComparer.Ordinal).ToList(), await TraceLinesAsync());
-        Assert.Equal(14L, await PartCountAsync("otlp"));
+        Assert.Equal(16L, await PartCountAsync("otlp"));
         Assert.Equal(4L, await ScalarAsync<long>("select count(*) from quality.trace_summaries"));
     }
 
@@ -104,7 +104,7 @@ public abstract class OtlpSuite : TraceSuite
             await AssertReloadChangesNothingAsync(File(name));
         }
 
-        Assert.Equal(14L, await PartCountAsync("otlp"));
+        Assert.Equal(16L, await PartCountAsync("otlp"));
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public abstract class OtlpSuite : TraceSuite
         Assert.Equal((960L, 305L), (row.input_tokens, row.output_tokens));
         Assert.True(row.has_complaint);
         Assert.Equal(4L, await ScalarAsync<long>("select count(*) from quality.trace_summaries"));
-        Assert.Equal(14L, await PartCountAsync("otlp"));
+        Assert.Equal(16L, await PartCountAsync("otlp"));
     }
 
     [Fact]
