@@ -98,23 +98,38 @@ public sealed class LoadCommand(Cli cli)
             case FileLoadStatus.Skipped:
                 await cli.Output.WriteLineAsync($"skipped  {result.FilePath}: {result.Message}");
                 break;
+            case var _ when result.Traces is { } traces:
+                // Trace-store exports: the file's records are spans and feedback; what changes is traces.
+                await cli.Output.WriteLineAsync(
+                    $"loaded   {result.FilePath} -> {result.Table} as {result.Format}, batch {result.BatchId}: "
+                    + $"{result.RowsRead} spans/records read, {result.RowsLoaded} kept, {result.RowsRejected} rejected; "
+                    + $"{traces.RolledUp} traces rolled up ({result.RowsInserted} new, {result.RowsUpdated} updated, {result.RowsUnchanged} unchanged)"
+                    + (traces.Waiting > 0 ? $", {traces.Waiting} with feedback only, waiting for their spans" : ""));
+                await ReportRejects(result);
+                break;
             default:
                 await cli.Output.WriteLineAsync(
                     $"loaded   {result.FilePath} -> {result.Table} as {result.Format}, batch {result.BatchId}: "
                     + $"{result.RowsRead} read, {result.RowsLoaded} loaded ({result.RowsInserted} new, {result.RowsUpdated} updated, "
                     + $"{result.RowsUnchanged} unchanged), {result.RowsRejected} rejected");
-                foreach (var reject in result.FirstRejects ?? [])
-                {
-                    await cli.Error.WriteLineAsync($"warehouse: {result.FilePath} {RecordWord(result.Format)} {reject.RecordNumber}: {reject.Reason}");
-                }
-
-                if (result.RowsRejected > 0)
-                {
-                    var more = result.RowsRejected - (result.FirstRejects?.Count ?? 0);
-                    await cli.Error.WriteLineAsync($"warehouse: {result.FilePath}: " + (more > 0 ? $"and {more} more; " : "") + result.Message);
-                }
-
+                await ReportRejects(result);
                 break;
+        }
+    }
+
+    private async Task ReportRejects(FileLoadResult result)
+    {
+        foreach (var reject in result.FirstRejects ?? [])
+        {
+            // A trace that could not be rolled up has no line of its own (record 0): its reason names the trace.
+            var where = reject.RecordNumber > 0 ? $" {RecordWord(result.Format)} {reject.RecordNumber}" : "";
+            await cli.Error.WriteLineAsync($"warehouse: {result.FilePath}{where}: {reject.Reason}");
+        }
+
+        if (result.RowsRejected > 0)
+        {
+            var more = result.RowsRejected - (result.FirstRejects?.Count ?? 0);
+            await cli.Error.WriteLineAsync($"warehouse: {result.FilePath}: " + (more > 0 ? $"and {more} more; " : "") + result.Message);
         }
     }
 }
