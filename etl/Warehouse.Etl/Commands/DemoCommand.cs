@@ -22,12 +22,13 @@ public sealed class DemoCommand(Cli cli)
             Directory.CreateDirectory(folder);
             var files = DemoDataGenerator.GenerateWithToolFormats(folder, parseResult.GetValue(seed));
             await cli.Output.WriteLineAsync(
-                $"wrote {files.Traces} traces (canonical JSONL), a late re-export of {files.LateFeedbackTraces} of them, and the eval runs "
-                + $"as promptfoo ({DemoDataGenerator.BaselinePromptVersion}) and Inspect AI ({DemoDataGenerator.CandidatePromptVersion}) logs to {folder}");
+                $"wrote {files.Traces} production traces as an OpenTelemetry collector's OTLP/JSON files (spans in {files.TraceFiles.Count - 1} files, "
+                + $"user feedback as gen_ai.evaluation.result log events), complaints filed a day later on {files.LateFeedbackTraces} of them, "
+                + $"and the eval runs as promptfoo ({DemoDataGenerator.BaselinePromptVersion}) and Inspect AI ({DemoDataGenerator.CandidatePromptVersion}) logs to {folder}");
 
             var loader = new Loader(engine, settings: cli.SourceSettings);
             var results = new List<FileLoadResult>();
-            foreach (var file in (string[])[files.TraceFile, .. files.EvalFiles, files.LateFeedbackFile])
+            foreach (var file in (string[])[.. files.TraceFiles, .. files.EvalFiles, files.LateFeedbackFile])
             {
                 var result = await loader.LoadFileAsync(file, new LoadOptions(), cancellationToken);
                 results.Add(result);
@@ -35,6 +36,8 @@ public sealed class DemoCommand(Cli cli)
                 {
                     FileLoadStatus.Skipped => $"skipped {Path.GetFileName(file)}: already loaded in batch {result.BatchId}",
                     FileLoadStatus.Failed => $"failed  {Path.GetFileName(file)}: {result.Message}",
+                    _ when result.Traces is { } traces => $"loaded  {Path.GetFileName(file)} ({result.Format}): {result.RowsLoaded} spans/feedback records, "
+                         + $"{traces.RolledUp} traces rolled up into {result.Table} ({result.RowsInserted} new, {result.RowsUpdated} updated), {result.RowsRejected} rejected",
                     _ => $"loaded  {Path.GetFileName(file)} ({result.Format}) into {result.Table}: {result.RowsLoaded} rows "
                          + $"({result.RowsInserted} new, {result.RowsUpdated} updated), {result.RowsRejected} rejected",
                 });

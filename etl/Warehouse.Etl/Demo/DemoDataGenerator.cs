@@ -13,7 +13,8 @@ public sealed record DemoFiles(
     int EvalRecords,
     int Traces,
     int LateFeedbackTraces,
-    IReadOnlyList<string> EvalFiles);
+    IReadOnlyList<string> EvalFiles,
+    IReadOnlyList<string> TraceFiles);
 
 /// <summary>
 /// Writes the refund-bot story of DESIGN section 1 as canonical files (column names are the
@@ -312,24 +313,36 @@ public static partial class DemoDataGenerator
         // Short complaint traces of the baseline period, from which about 5 % of the eval cases
         // were written (bounded by the number of eval cases, so memory does not grow with traces).
         var complaintTraces = new List<SeedTrace>();
-        var lateFeedbackTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases);
-        Shuffle(random, complaintTraces);
-
         if (toolFormats)
         {
+            int lateTraces;
+            string[] online;
+            string late;
+            using (var otlp = new OtlpTraceSink(Path.Combine(Path.GetFullPath(directory), OtlpFolderName)))
+            {
+                lateTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases, otlp);
+                online = [otlp.ChildrenFile, otlp.RootsFile, otlp.FeedbackFile];
+                late = otlp.LateFeedbackFile;
+            }
+
+            Shuffle(random, complaintTraces);
             var records = WriteToolFormatEvals(directory, evalSeed, evalCases, complaintTraces, out var promptfooFile, out var inspectFile);
-            return new DemoFiles(promptfooFile, traceFile, lateFeedbackFile, records, traces, lateFeedbackTraces, [promptfooFile, inspectFile]);
+            return new DemoFiles(promptfooFile, online[0], late, records, traces, lateTraces, [promptfooFile, inspectFile], online);
         }
 
+        var lateFeedbackTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases);
+        Shuffle(random, complaintTraces);
         var evalRecords = WriteEvals(evalFile, evalSeed, evalCases, complaintTraces);
-        return new DemoFiles(evalFile, traceFile, lateFeedbackFile, evalRecords, traces, lateFeedbackTraces, [evalFile]);
+        return new DemoFiles(evalFile, traceFile, lateFeedbackFile, evalRecords, traces, lateFeedbackTraces, [evalFile], [traceFile]);
     }
 
     private static int WriteTraces(
-        string traceFile, string lateFeedbackFile, Random random, int traces, List<SeedTrace> complaintTraces, int maxComplaintTraces)
+        string traceFile, string lateFeedbackFile, Random random, int traces, List<SeedTrace> complaintTraces, int maxComplaintTraces,
+        OtlpTraceSink? otlp = null)
     {
-        using var traceWriter = CreateWriter(traceFile);
-        using var lateWriter = CreateWriter(lateFeedbackFile);
+        // In the tool-format demo the traces go out as OTLP instead (see OtlpTraceSink): no canonical files.
+        using var traceWriter = otlp is null ? CreateWriter(traceFile) : StreamWriter.Null;
+        using var lateWriter = otlp is null ? CreateWriter(lateFeedbackFile) : StreamWriter.Null;
         var line = new JsonLineBuilder();
         var baselineCount = (traces + 1) / 2;
         var candidateCount = traces - baselineCount;
@@ -367,7 +380,8 @@ public static partial class DemoDataGenerator
 
             var isRetrievalEmpty = random.NextDouble() < 0.03;
             var hasToolParseFailure = random.NextDouble() < (isAffected ? 0.015 : isImproved ? 0.009 : 0.01);
-            var hasJsonParseFailure = random.NextDouble() < (isAffected ? 0.04 : isImproved ? 0.009 : 0.01);
+            // A tool output that fails to parse is a JSON parse failure too (the loaders derive both from one error).
+            var hasJsonParseFailure = random.NextDouble() < (isAffected ? 0.04 : isImproved ? 0.009 : 0.01) || hasToolParseFailure;
             string? errorType = null;
             if (random.NextDouble() < (isAffected ? 0.025 : 0.02))
             {
@@ -422,7 +436,7 @@ public static partial class DemoDataGenerator
                 feedbackScore = null;
             }
 
-            var traceId = "tr-" + (index + 1).ToString("D6", CultureInfo.InvariantCulture);
+            var traceId = HexTraceId(index + 1);
             var inputPreview = DrawInputPreview(random, feature, intent, user, isLongContext);
             var toolCalls = random.Next(0, 2) + (isLongContext ? random.Next(1, 4) : 0);
             var attributes = Invariant(
@@ -453,10 +467,27 @@ public static partial class DemoDataGenerator
                 InputPreview: inputPreview,
                 Attributes: attributes);
 
-            WriteTraceLine(traceWriter, line, row);
+            if (otlp is null)
+            {
+                WriteTraceLine(traceWriter, line, row);
+            }
+            else
+            {
+                otlp.Write(row);
+            }
+
             if (isLateComplaint)
             {
-                WriteTraceLine(lateWriter, line, row with { HasComplaint = true, FeedbackScore = lateFeedbackScore });
+                var late = row with { HasComplaint = true, FeedbackScore = lateFeedbackScore };
+                if (otlp is null)
+                {
+                    WriteTraceLine(lateWriter, line, late);
+                }
+                else
+                {
+                    otlp.WriteLate(late);
+                }
+
                 lateCount++;
             }
 

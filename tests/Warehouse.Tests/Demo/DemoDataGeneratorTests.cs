@@ -23,8 +23,8 @@ public sealed class DemoDataGeneratorTests(DemoDataGeneratorTests.DefaultDemo de
         Assert.Equal(File.ReadAllBytes(demo.Files.EvalFile), File.ReadAllBytes(again.EvalFile));
         Assert.Equal(File.ReadAllBytes(demo.Files.TraceFile), File.ReadAllBytes(again.TraceFile));
         Assert.Equal(File.ReadAllBytes(demo.Files.LateFeedbackFile), File.ReadAllBytes(again.LateFeedbackFile));
-        Assert.Equal(demo.Files with { EvalFile = "", TraceFile = "", LateFeedbackFile = "", EvalFiles = [] },
-            again with { EvalFile = "", TraceFile = "", LateFeedbackFile = "", EvalFiles = [] });
+        Assert.Equal(demo.Files with { EvalFile = "", TraceFile = "", LateFeedbackFile = "", EvalFiles = [], TraceFiles = [] },
+            again with { EvalFile = "", TraceFile = "", LateFeedbackFile = "", EvalFiles = [], TraceFiles = [] });
         Assert.Equal(demo.Files.EvalFiles.Select(Path.GetFileName), again.EvalFiles.Select(Path.GetFileName));
     }
 
