@@ -216,7 +216,10 @@ internal static class OtlpJson
     /// </summary>
     public static IEnumerable<(long Number, JsonDocument? Document, string? Problem, Func<string> Raw)> Requests(SourceFile file, CancellationToken cancellationToken)
     {
-        if (!file.FirstLineIsJsonObject)
+        // Lines, unless the file is one pretty-printed document (its first line is a lone brace). A
+        // collector's line can be far longer than the detection probe, so "the probe saw no complete
+        // first line" does not mean "not JSON Lines".
+        if (file.FirstLine.Trim() == "{")
         {
             // A pretty-printed single request (what an SDK's console or file exporter may write).
             using var stream = file.Open();
