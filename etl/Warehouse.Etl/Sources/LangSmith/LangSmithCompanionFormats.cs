@@ -4,11 +4,11 @@ namespace Warehouse.Sources.LangSmith;
 
 /// <summary>
 /// A LangSmith feedback file (`client.list_feedback` rows: `id`, `run_id`, `key`, `feedback_source`)
-/// loaded on its own, e.g. because a whole folder was given. Feedback has no case, experiment or
-/// inputs of its own, so it cannot become rows without its runs. It is recognised (so it is never
-/// taken for a canonical trace file because it has `trace_id`) and the load fails with a message that
-/// says how to load it: with its runs file. Beside a runs file `X.jsonl` as `X.feedback.jsonl` it is
-/// picked up when the runs file loads.
+/// that belongs to an experiment: named `X.feedback.jsonl` beside an experiment runs file `X.jsonl`
+/// (one the eval adapter claims). It is skipped when loaded on its own (e.g. a folder load): the runs
+/// file reads it. Forced with `--format langsmith-feedback-jsonl` on a file with no runs beside it,
+/// the load fails with a message that says how to load it. Any other feedback file (beside production
+/// trace runs, or standalone) is trace feedback (<see cref="LangSmithTraceFeedbackSource"/>).
 /// </summary>
 public sealed class LangSmithFeedbackSource : SourceFormat
 {
@@ -18,10 +18,31 @@ public sealed class LangSmithFeedbackSource : SourceFormat
 
     public override string Kind => "eval";
 
-    public override bool Detect(SourceFile file) =>
-        file.TopLevelKeys.Contains("id") && file.TopLevelKeys.Contains("run_id") && file.TopLevelKeys.Contains("key")
-        && file.TopLevelKeys.Contains("feedback_source")
-        && !file.TopLevelKeys.Contains("run_type") && !file.TopLevelKeys.Contains("metric") && !file.TopLevelKeys.Contains("case_id");
+    public override bool Detect(SourceFile file) => LooksLikeFeedback(file.TopLevelKeys) && IsBesideExperimentRuns(file.Path);
+
+    /// <summary>The first JSON object is a feedback row: `id`, `run_id`, `key` and a score, value, source or creation time.</summary>
+    internal static bool LooksLikeFeedback(IReadOnlySet<string> keys) =>
+        keys.Contains("id") && keys.Contains("run_id") && keys.Contains("key")
+        && (keys.Contains("feedback_source") || keys.Contains("score") || keys.Contains("value") || keys.Contains("created_at"))
+        && !keys.Contains("run_type") && !keys.Contains("metric") && !keys.Contains("case_id");
+
+    /// <summary>The file is `X.feedback.jsonl` beside a runs file `X.jsonl` that holds experiment runs.</summary>
+    internal static bool IsBesideExperimentRuns(string path)
+    {
+        if (LangSmithCompanions.RunsFileFor(path, LangSmithCompanions.FeedbackRole) is not { } runs)
+        {
+            return false;
+        }
+
+        try
+        {
+            return new LangSmithRunsSource().Detect(SourceFile.Probe(runs));
+        }
+        catch (LoadException)
+        {
+            return false;
+        }
+    }
 
     public override string? MainFileFor(SourceFile file) => LangSmithCompanions.RunsFileFor(file.Path, LangSmithCompanions.FeedbackRole);
 

@@ -57,6 +57,9 @@ public sealed partial class LangSmithRunsSource : SourceFormat
         && !CanonicalEvalColumns.Any(file.TopLevelKeys.Contains)
         && ReferenceExample().IsMatch(file.Head);
 
+    /// <summary>The first 64 KiB show a run with a non-null `reference_example_id`: experiment runs, not production traces.</summary>
+    internal static bool ShowsReferenceExample(string head) => ReferenceExample().IsMatch(head);
+
     internal static bool IsRun(IReadOnlySet<string> keys) =>
         keys.Contains("id") && keys.Contains("trace_id") && keys.Contains("dotted_order") && keys.Contains("run_type");
 

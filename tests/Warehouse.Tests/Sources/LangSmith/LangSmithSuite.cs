@@ -282,9 +282,8 @@ public abstract class LangSmithSuite : DatabaseSuite
     }
 
     [Theory]
-    [InlineData("experiment.feedback.jsonl", "langsmith-feedback-jsonl", "this is a LangSmith feedback file", "--feedback export.jsonl")]
     [InlineData("experiment.examples.jsonl", "langsmith-examples-jsonl", "this is a LangSmith dataset examples file", "--examples export.jsonl")]
-    public async Task A_feedback_or_examples_file_alone_fails_and_beside_its_runs_is_skipped(string name, string format, string says, string option)
+    public async Task An_examples_file_alone_fails_and_beside_its_runs_is_skipped(string name, string format, string says, string option)
     {
         var alone = Path.Combine(Files.Folder, "export.jsonl");
         File.Copy(Fixture(name), alone);
@@ -298,6 +297,30 @@ public abstract class LangSmithSuite : DatabaseSuite
         // Beside its runs file it is skipped, not failed: the runs file reads it (a folder load exits 0).
         Assert.Equal((FileLoadStatus.Skipped, format), (beside.Status, beside.Format));
         Assert.Contains("experiment.jsonl when that file loads", beside.Message);
+        Assert.Equal(0L, (await QueryAsync<long>("select count(*) from quality.eval_records")).Single());
+        Assert.Equal(0L, (await QueryAsync<long>("select count(*) from quality.trace_summaries")).Single());
+    }
+
+    /// <summary>
+    /// Feedback is eval feedback only beside its experiment runs (skipped: the runs file reads it). A feedback file with no
+    /// experiment runs beside it is production-trace feedback (langsmith-trace-feedback-jsonl): it loads as feedback parts
+    /// that wait for their traces' runs, and no eval rows. Forced as eval feedback, it fails and says how it is loaded.
+    /// </summary>
+    [Fact]
+    public async Task A_feedback_file_beside_its_experiment_runs_is_skipped_and_alone_is_trace_feedback()
+    {
+        var alone = Path.Combine(Files.Folder, "export.jsonl");
+        File.Copy(Fixture("experiment.feedback.jsonl"), alone);
+
+        var beside = await LoadAsync(Fixture("experiment.feedback.jsonl"));
+        var lonely = await LoadAsync(alone);
+        var forced = await LoadAsync(alone, new LoadOptions(Format: "langsmith-feedback-jsonl", Force: true));
+
+        Assert.Equal((FileLoadStatus.Skipped, "langsmith-feedback-jsonl"), (beside.Status, beside.Format));
+        Assert.Contains("experiment.jsonl when that file loads", beside.Message);
+        Assert.Equal((FileLoadStatus.Loaded, "langsmith-trace-feedback-jsonl", 12L), (lonely.Status, lonely.Format, lonely.RowsLoaded));
+        Assert.Equal((FileLoadStatus.Failed, "langsmith-feedback-jsonl"), (forced.Status, forced.Format));
+        Assert.Contains("--feedback export.jsonl", forced.Message);
         Assert.Equal(0L, (await QueryAsync<long>("select count(*) from quality.eval_records")).Single());
         Assert.Equal(0L, (await QueryAsync<long>("select count(*) from quality.trace_summaries")).Single());
     }
