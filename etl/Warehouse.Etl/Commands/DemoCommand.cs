@@ -22,13 +22,15 @@ public sealed class DemoCommand(Cli cli)
             Directory.CreateDirectory(folder);
             var files = DemoDataGenerator.GenerateWithToolFormats(folder, parseResult.GetValue(seed));
             await cli.Output.WriteLineAsync(
-                $"wrote {files.Traces} production traces as an OpenTelemetry collector's OTLP/JSON files (spans in {files.TraceFiles.Count - 1} files, "
-                + $"user feedback as gen_ai.evaluation.result log events), complaints filed a day later on {files.LateFeedbackTraces} of them, "
-                + $"and the eval runs as promptfoo ({DemoDataGenerator.BaselinePromptVersion}) and Inspect AI ({DemoDataGenerator.CandidatePromptVersion}) logs to {folder}");
+                $"wrote {files.Traces} production traces to {folder}: the {DemoDataGenerator.BaselinePromptVersion} weeks as a Langfuse API export, "
+                + $"the {DemoDataGenerator.CandidatePromptVersion} weeks as an OpenTelemetry collector's OTLP/JSON files (model calls and root spans "
+                + "in different files, user feedback as gen_ai.evaluation.result log events); "
+                + $"complaints filed a day later on {files.LateFeedbackTraces} of them (a later Langfuse export, a second OTLP logs file); "
+                + $"and the eval runs as promptfoo ({DemoDataGenerator.BaselinePromptVersion}) and Inspect AI ({DemoDataGenerator.CandidatePromptVersion}) logs");
 
             var loader = new Loader(engine, settings: cli.SourceSettings);
             var results = new List<FileLoadResult>();
-            foreach (var file in (string[])[.. files.TraceFiles, .. files.EvalFiles, files.LateFeedbackFile])
+            foreach (var file in (string[])[.. files.TraceFiles, .. files.EvalFiles, .. files.LateFeedbackFiles])
             {
                 var result = await loader.LoadFileAsync(file, new LoadOptions(), cancellationToken);
                 results.Add(result);

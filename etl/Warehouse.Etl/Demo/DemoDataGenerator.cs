@@ -14,7 +14,8 @@ public sealed record DemoFiles(
     int Traces,
     int LateFeedbackTraces,
     IReadOnlyList<string> EvalFiles,
-    IReadOnlyList<string> TraceFiles);
+    IReadOnlyList<string> TraceFiles,
+    IReadOnlyList<string> LateFeedbackFiles);
 
 /// <summary>
 /// Writes the refund-bot story of DESIGN section 1 as canonical files (column names are the
@@ -317,30 +318,34 @@ public static partial class DemoDataGenerator
         {
             int lateTraces;
             string[] online;
-            string late;
-            using (var otlp = new OtlpTraceSink(Path.Combine(Path.GetFullPath(directory), OtlpFolderName)))
+            string[] late;
+            var root = Path.GetFullPath(directory);
+            using (var otlp = new OtlpTraceSink(Path.Combine(root, OtlpFolderName)))
+            using (var langfuse = new LangfuseTraceSink(Path.Combine(root, LangfuseFolderName)))
             {
-                lateTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases, otlp);
-                online = [otlp.ChildrenFile, otlp.RootsFile, otlp.FeedbackFile];
-                late = otlp.LateFeedbackFile;
+                // The baseline weeks were traced with the Langfuse SDK, the candidate's with OpenTelemetry.
+                var byWindow = new WindowSink(langfuse, otlp);
+                lateTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases, byWindow);
+                online = [langfuse.TracesFile, otlp.ChildrenFile, otlp.RootsFile, otlp.FeedbackFile];
+                late = [langfuse.LaterFile, otlp.LateFeedbackFile];
             }
 
             Shuffle(random, complaintTraces);
             var records = WriteToolFormatEvals(directory, evalSeed, evalCases, complaintTraces, out var promptfooFile, out var inspectFile);
-            return new DemoFiles(promptfooFile, online[0], late, records, traces, lateTraces, [promptfooFile, inspectFile], online);
+            return new DemoFiles(promptfooFile, online[0], late[0], records, traces, lateTraces, [promptfooFile, inspectFile], online, late);
         }
 
         var lateFeedbackTraces = WriteTraces(traceFile, lateFeedbackFile, new Random(traceSeed), traces, complaintTraces, evalCases);
         Shuffle(random, complaintTraces);
         var evalRecords = WriteEvals(evalFile, evalSeed, evalCases, complaintTraces);
-        return new DemoFiles(evalFile, traceFile, lateFeedbackFile, evalRecords, traces, lateFeedbackTraces, [evalFile], [traceFile]);
+        return new DemoFiles(evalFile, traceFile, lateFeedbackFile, evalRecords, traces, lateFeedbackTraces, [evalFile], [traceFile], [lateFeedbackFile]);
     }
 
     private static int WriteTraces(
         string traceFile, string lateFeedbackFile, Random random, int traces, List<SeedTrace> complaintTraces, int maxComplaintTraces,
-        OtlpTraceSink? otlp = null)
+        ITraceSink? otlp = null)
     {
-        // In the tool-format demo the traces go out as OTLP instead (see OtlpTraceSink): no canonical files.
+        // In the tool-format demo the traces go out in trace-store formats instead (OTLP, Langfuse): no canonical files.
         using var traceWriter = otlp is null ? CreateWriter(traceFile) : StreamWriter.Null;
         using var lateWriter = otlp is null ? CreateWriter(lateFeedbackFile) : StreamWriter.Null;
         var line = new JsonLineBuilder();

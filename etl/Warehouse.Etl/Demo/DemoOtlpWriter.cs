@@ -28,7 +28,7 @@ public static partial class DemoDataGenerator
     /// logs file, and complaints filed a day later in a second one. Each trace rolls up to the
     /// row the canonical file would hold (latency, tokens, cost, flags, keys, feedback).
     /// </summary>
-    private sealed class OtlpTraceSink : IDisposable
+    private sealed class OtlpTraceSink : ITraceSink, IDisposable
     {
         private const int TracesPerLine = 100;
 

@@ -135,12 +135,7 @@ public static partial class TraceRollup
         {
             attributes["feedback"] = feedback
                 .OrderBy(part => part.FeedbackAt ?? DateTime.MinValue).ThenBy(part => part.PartId, StringComparer.Ordinal)
-                .Select(part => new SortedDictionary<string, object?>(StringComparer.Ordinal)
-                {
-                    ["name"] = part.FeedbackName,
-                    ["score"] = part.FeedbackScore,
-                    ["label"] = part.FeedbackLabel,
-                })
+                .Select(FeedbackEntry)
                 .ToList();
         }
 
@@ -153,6 +148,28 @@ public static partial class TraceRollup
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>One feedback record as the row's attributes list it: only what it has (no nulls).</summary>
+    private static SortedDictionary<string, object> FeedbackEntry(TracePart part)
+    {
+        var entry = new SortedDictionary<string, object>(StringComparer.Ordinal);
+        if (part.FeedbackName is { } name)
+        {
+            entry["name"] = name;
+        }
+
+        if (part.FeedbackScore is { } score)
+        {
+            entry["score"] = score;
+        }
+
+        if (part.FeedbackLabel is { } label)
+        {
+            entry["label"] = label;
+        }
+
+        return entry;
+    }
 
     private static TracePart? FindRoot(List<TracePart> spans)
     {
