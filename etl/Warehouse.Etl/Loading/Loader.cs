@@ -190,12 +190,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         // One staging table holds accepted rows and rejected records alike (a reject has only
         // _record_number, _reject_reason and _raw_record), because PostgreSQL allows one COPY per
         // connection at a time and a reject list must not be held in memory.
-        var stagingColumns = schema.Columns.Select(column => (column.Name, column.Type))
-            .Append(("_record_number", ColumnType.BigInt))
-            .Append(("_stage_row", ColumnType.BigInt))
-            .Append(("_reject_reason", ColumnType.Text))
-            .Append(("_raw_record", ColumnType.Text))
-            .ToList();
+        var stagingColumns = StagingColumns(schema);
         var width = schema.Columns.Count;
         var staging = engine.StagingName($"stage_{schema.TableName}_{batchId}");
 
@@ -245,30 +240,53 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
 
         if (rejected > 0)
         {
-            await connection.ExecuteAsync(engine.Sql(
-                "insert into etl.rejected_records (batch_id, file_path, record_number, reason, raw_record, rejected_at) "
-                + $"select @batchId, @filePath, _record_number, _reject_reason, _raw_record, @startedAt from {staging} "
-                + "where _reject_reason is not null"),
-                new { batchId, filePath, startedAt }, transaction);
-            await ExecuteAsync(connection, transaction, $"delete from {staging} where _reject_reason is not null", cancellationToken);
+            await MoveRejectsAsync(connection, transaction, staging, batchId, filePath, startedAt, cancellationToken);
         }
 
         await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema), cancellationToken);
         var updated = await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema), cancellationToken);
         var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema), cancellationToken);
 
-        var status = rejected > 0 ? FileLoadStatus.LoadedWithRejects : FileLoadStatus.Loaded;
-        await connection.ExecuteAsync(engine.Sql(
-            "update etl.load_batches set rows_read = @read, rows_loaded = @accepted, rows_rejected = @rejected, "
-            + "rows_inserted = @inserted, rows_updated = @updated, finished_at = @finishedAt, status = @status "
-            + "where batch_id = @batchId"),
-            new { read, accepted, rejected, inserted = (long)inserted, updated = (long)updated, finishedAt = UtcNow(), status = StatusName(status), batchId },
-            transaction);
-        await transaction.CommitAsync(cancellationToken);
+        var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
 
         return new FileLoadResult(filePath, status, batchId, source.Format.Name, schema.QualifiedName, read, accepted, rejected, inserted, updated,
             rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
             firstRejects);
+    }
+
+    /// <summary>A table's columns and the staging bookkeeping: record number, staging order, reject reason and raw text.</summary>
+    private static List<(string Name, ColumnType Type)> StagingColumns(TableSchema schema) =>
+        schema.Columns.Select(column => (column.Name, column.Type))
+            .Append(("_record_number", ColumnType.BigInt))
+            .Append(("_stage_row", ColumnType.BigInt))
+            .Append(("_reject_reason", ColumnType.Text))
+            .Append(("_raw_record", ColumnType.Text))
+            .ToList();
+
+    private async Task MoveRejectsAsync(DbConnection connection, DbTransaction transaction, string staging, long batchId, string filePath,
+        DateTime startedAt, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
+                "insert into etl.rejected_records (batch_id, file_path, record_number, reason, raw_record, rejected_at) "
+                + $"select @batchId, @filePath, _record_number, _reject_reason, _raw_record, @startedAt from {staging} "
+                + "where _reject_reason is not null"),
+            new { batchId, filePath, startedAt }, transaction, cancellationToken: cancellationToken));
+        await ExecuteAsync(connection, transaction, $"delete from {staging} where _reject_reason is not null", cancellationToken);
+    }
+
+    /// <summary>Records the batch's counts and status and commits its transaction.</summary>
+    private async Task<FileLoadStatus> FinishBatchAsync(DbConnection connection, DbTransaction transaction, long batchId,
+        long read, long accepted, long rejected, long inserted, long updated, CancellationToken cancellationToken)
+    {
+        var status = rejected > 0 ? FileLoadStatus.LoadedWithRejects : FileLoadStatus.Loaded;
+        await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
+                "update etl.load_batches set rows_read = @read, rows_loaded = @accepted, rows_rejected = @rejected, "
+                + "rows_inserted = @inserted, rows_updated = @updated, finished_at = @finishedAt, status = @status "
+                + "where batch_id = @batchId"),
+            new { read, accepted, rejected, inserted, updated, finishedAt = UtcNow(), status = StatusName(status), batchId },
+            transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return status;
     }
 
     private async Task FinishFailedAsync(DbConnection connection, long batchId, string message)
