@@ -19,6 +19,14 @@ public sealed class SourceSettings
     public string? Option(string sourceName, string name) =>
         _configuration?[$"Sources:{sourceName}:{name}"] is { Length: > 0 } value ? value : null;
 
+    /// <summary>The settings under `Sources:&lt;tool&gt;:&lt;name&gt;:&lt;entry&gt;:&lt;field&gt;` by entry and field (for example a price table by model).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string?>> Entries(string sourceName, string name) =>
+        _configuration?.GetSection($"Sources:{sourceName}:{name}").GetChildren()
+            .ToDictionary(entry => entry.Key,
+                entry => (IReadOnlyDictionary<string, string?>)entry.GetChildren().ToDictionary(field => field.Key, field => field.Value, StringComparer.OrdinalIgnoreCase),
+                StringComparer.OrdinalIgnoreCase)
+        ?? new Dictionary<string, IReadOnlyDictionary<string, string?>>();
+
     /// <summary>True when `Sources:&lt;tool&gt;:Keys:&lt;key&gt;` is configured.</summary>
     public bool HasKeyPaths(string sourceName, string key) =>
         _configuration?.GetSection($"Sources:{sourceName}:Keys:{key}").Exists() == true;

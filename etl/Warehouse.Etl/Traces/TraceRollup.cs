@@ -11,7 +11,8 @@ namespace Warehouse.Traces;
 /// <item>root: the trace record, else the span marked root, else a span whose parent is not in the trace, else the earliest.</item>
 /// <item>started_at / latency_ms: the trace record's own values when it has them, else the first start and last end over all spans.</item>
 /// <item>tokens and cost: a part whose totals cover the trace (trace record, root run) wins; else the sum over model-call
-/// spans only, so an agent span that repeats its children's totals is never added.</item>
+/// spans only, so an agent span that repeats its children's totals is never added. A model call without a reported cost
+/// is priced from the store's price table when it has one (attributes.cost_source = computed).</item>
 /// <item>keys: the root's metadata first, then the other parts' in start order; then keys derived from what spans are
 /// (the model a model call used, a prompt's name and version).</item>
 /// <item>is_error: any part in error; error_type: the root's, else the first failing span's.</item>
@@ -70,7 +71,9 @@ public static partial class TraceRollup
         var models = spans.Where(span => span.Role == SpanRole.Model).ToList();
         record.Set(schema, "input_tokens", Count(covering.Select(part => part.InputTokens).FirstOrDefault(value => value is not null) ?? Sum(models, part => part.InputTokens)));
         record.Set(schema, "output_tokens", Count(covering.Select(part => part.OutputTokens).FirstOrDefault(value => value is not null) ?? Sum(models, part => part.OutputTokens)));
-        record.Set(schema, "cost_usd", Number(covering.Select(part => part.CostUsd).FirstOrDefault(value => value is not null) ?? SumCost(models)));
+        var reportedCost = covering.Select(part => part.CostUsd).FirstOrDefault(value => value is not null);
+        var (modelCost, computed) = reportedCost is null ? SumCost(models, rules) : (null, false);
+        record.Set(schema, "cost_usd", Number(reportedCost ?? modelCost));
 
         foreach (var column in schema.Columns.Where(column => column.Role == ColumnRole.SharedKey).Select(column => column.Name).Append("context_tokens").Append("session_id"))
         {
@@ -121,6 +124,11 @@ public static partial class TraceRollup
         }
 
         attributes["span_count"] = spans.Count;
+        if (computed)
+        {
+            attributes["cost_source"] = "computed";
+        }
+
         if ((traceRecords.Select(part => part.Name).FirstOrDefault(name => name is not null) ?? root?.Name) is { } rootName)
         {
             attributes.TryAdd("root_name", rootName);
@@ -206,19 +214,28 @@ public static partial class TraceRollup
         return total;
     }
 
-    private static double? SumCost(IEnumerable<TracePart> parts)
+    /// <summary>
+    /// The model calls' cost: reported where a call has one, else from the price table; summed as
+    /// decimals so 0.1 + 0.2 reads as 0.3 on every engine. Says whether any of it was computed.
+    /// </summary>
+    private static (double? Cost, bool Computed) SumCost(IEnumerable<TracePart> parts, TraceRules rules)
     {
         decimal? total = null;
+        var computed = false;
         foreach (var part in parts)
         {
             if (part.CostUsd is { } cost)
             {
-                // Summed as decimals so 0.1 + 0.2 reads as 0.3 on every engine.
                 total = (total ?? 0m) + (decimal)cost;
+            }
+            else if (rules.ComputedCost(part.Model ?? part.DerivedKeys?.GetValueOrDefault("model_version"), part.InputTokens, part.OutputTokens) is { } price)
+            {
+                total = (total ?? 0m) + price;
+                computed = true;
             }
         }
 
-        return total is null ? null : (double)total.Value;
+        return (total is null ? null : (double)total.Value, computed);
     }
 
     private static string? Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture);

@@ -20,6 +20,7 @@ namespace Warehouse.Traces;
 /// <item>`FeedbackNames`: feedback whose name matches is user feedback (default: feedback, thumb, rating, user, csat, satisfaction).</item>
 /// <item>`ComplaintAtOrBelow`: user feedback at or below this score, or labelled thumbs-down, is a complaint (default 0).</item>
 /// <item>`JsonParseErrorPattern`: an error type or message that matches is a JSON parse failure (default `json|SyntaxError`).</item>
+/// <item>`Prices:&lt;model&gt;:InputPerMillion` / `OutputPerMillion`: the cost of a model call the store reports no cost for.</item>
 /// </list>
 /// </summary>
 public sealed class TraceRules
@@ -63,6 +64,32 @@ public sealed class TraceRules
             : double.TryParse(threshold, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed)
                 ? parsed
                 : throw new LoadException($"Sources:{sourceName}:ComplaintAtOrBelow must be a number, not '{threshold}'");
+        _prices = settings.Entries(sourceName, "Prices").ToDictionary(
+            entry => entry.Key,
+            entry => (Price(sourceName, entry.Key, entry.Value, "InputPerMillion"), Price(sourceName, entry.Key, entry.Value, "OutputPerMillion")),
+            StringComparer.OrdinalIgnoreCase);
+    }
+
+    private readonly Dictionary<string, (decimal Input, decimal Output)> _prices;
+
+    private static decimal Price(string sourceName, string model, IReadOnlyDictionary<string, string?> fields, string field) =>
+        fields.TryGetValue(field, out var text) && decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var price) && price >= 0
+            ? price
+            : throw new LoadException($"Sources:{sourceName}:Prices:{model}:{field} must be a price in USD per million tokens, not '{text}'");
+
+    /// <summary>
+    /// A model call's cost from `Prices:&lt;model&gt;` (USD per million input and output tokens), for
+    /// stores that report none (the GenAI conventions have no cost attribute); null when the model
+    /// has no price or the call no token counts.
+    /// </summary>
+    public decimal? ComputedCost(string? model, long? inputTokens, long? outputTokens)
+    {
+        if (model is null || (inputTokens is null && outputTokens is null) || !_prices.TryGetValue(model, out var price))
+        {
+            return null;
+        }
+
+        return ((inputTokens ?? 0) * price.Input + (outputTokens ?? 0) * price.Output) / 1_000_000m;
     }
 
     public string SourceName { get; }

@@ -126,7 +126,8 @@ public sealed partial class OtlpTracesSource : TracePartFormat
         part.CostUsd = cost;
         if (part.Role == SpanRole.Model && Attribute("gen_ai.response.model", "llm.response.model_name", "gen_ai.request.model", "llm.model_name", "llm.request.model_name") is { } model)
         {
-            part.SetKey("model_version", ModelVersions.Normalize(model), derived: true);
+            part.Model = ModelVersions.Normalize(model);
+            part.SetKey("model_version", part.Model, derived: true);
         }
 
         part.SetKey("prompt_version", Attribute("llm.prompt_template.version"), derived: true);

@@ -166,6 +166,47 @@ public abstract class OtlpSuite : TraceSuite
     }
 
     [Fact]
+    public async Task Model_calls_without_a_reported_cost_are_priced_from_the_configured_price_table()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sources:otlp:Prices:gpt-4o-2024-08-06:InputPerMillion"] = "2.50",
+            ["Sources:otlp:Prices:gpt-4o-2024-08-06:OutputPerMillion"] = "10",
+            ["Sources:otlp:Prices:gpt-4o-mini-2024-07-18:InputPerMillion"] = "0.15",
+            ["Sources:otlp:Prices:gpt-4o-mini-2024-07-18:OutputPerMillion"] = "0.60",
+        }).Build();
+        var settings = new SourceSettings(configuration);
+
+        await LoadAsync(File("collector-0001.jsonl"), settings: settings);
+        await LoadAsync(File("collector-0002.jsonl"), settings: settings);
+
+        var rows = (await TraceRowsAsync()).ToDictionary(row => row.trace_id);
+        // T1: two calls, 3943 input and 392 output tokens at 2.50 / 10 USD per million; the agent span's repeated totals are not priced.
+        Assert.Equal(0.0137775, rows[T1].cost_usd!.Value, 12);
+        Assert.Contains("\"cost_source\":\"computed\"", rows[T1].attributes);
+        // T3 reports llm.cost.total: the reported cost stands.
+        Assert.Equal(0.000159, rows[T3].cost_usd!.Value, 12);
+        Assert.DoesNotContain("cost_source", rows[T3].attributes);
+        // T4's call has no token counts: nothing to price.
+        Assert.Null(rows[T4].cost_usd);
+    }
+
+    [Fact]
+    public async Task A_price_that_is_not_a_number_fails_the_file_with_the_setting_named()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Sources:otlp:Prices:gpt-4o-2024-08-06:InputPerMillion"] = "cheap",
+        }).Build();
+
+        var result = await LoadAsync(File("collector-0001.jsonl"), settings: new SourceSettings(configuration));
+
+        Assert.Equal(FileLoadStatus.Failed, result.Status);
+        Assert.Contains("Sources:otlp:Prices:gpt-4o-2024-08-06:InputPerMillion", result.Message);
+        Assert.Empty(await TraceRowsAsync());
+    }
+
+    [Fact]
     public async Task A_logs_file_without_feedback_events_loads_as_nothing_to_do()
     {
         var plain = Files.Write("app.logs.jsonl",
