@@ -82,6 +82,33 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Load_of_a_trace_store_folder_reports_traces_rolled_up_and_a_second_run_skips_every_file()
+    {
+        var folder = Path.Combine(_files.Folder, "collector");
+        Directory.CreateDirectory(folder);
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "trace", "otlp");
+        foreach (var name in new[] { "collector-0001.jsonl", "collector-0002.jsonl", "feedback-0001.logs.jsonl", "feedback-0002.logs.jsonl" })
+        {
+            File.Copy(Path.Combine(fixtures, name), Path.Combine(folder, name));
+        }
+
+        var first = await RunAsync("load", folder, "--connection", Database);
+        var second = await RunAsync("load", folder, "--connection", Database);
+        var malformed = await RunAsync("load", Path.Combine(fixtures, "malformed.jsonl"), "--connection", Database);
+        var count = await RunAsync("query", "select count(*) as n from quality.trace_summaries", "--format", "csv", "--connection", Database);
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("collector-0001.jsonl -> quality.trace_summaries as otlp-traces-jsonl", first.Output);
+        Assert.Contains("9 spans/records read, 9 kept, 0 rejected; 4 traces rolled up (4 new, 0 updated, 0 unchanged)", first.Output);
+        Assert.Contains("as otlp-logs-jsonl", first.Output);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Equal(4, second.Output.Split('\n').Count(line => line.StartsWith("skipped", StringComparison.Ordinal)));
+        Assert.Equal(ExitCodes.LoadedWithRejects, malformed.ExitCode);
+        Assert.Contains("malformed.jsonl line 1: resourceSpans[0].scopeSpans[0].spans[2]: spanId 'xyz' is not 16 hex digits", malformed.Error);
+        Assert.Equal("n\n5\n", count.Output.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task Query_prints_table_csv_and_json()
     {
         const string sql = "select 1 as n, 'a, \"b\"' as text_value, cast(null as varchar) as empty_value, 2.5 as score";
