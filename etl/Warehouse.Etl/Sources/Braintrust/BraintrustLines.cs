@@ -1,4 +1,6 @@
 using System.Text;
+using Warehouse.Sources.Canonical;
+using Warehouse.Sources.Parquet;
 
 namespace Warehouse.Sources.Braintrust;
 
@@ -17,59 +19,35 @@ internal sealed class BraintrustLines(SourceFile file)
     /// written by the export as JSON text and are embedded as JSON again).
     /// </summary>
     public IEnumerable<(long LineNumber, string Line)> Read(CancellationToken cancellationToken) =>
-        Parquet.ParquetTable.IsParquet(file) ? ParquetRows(cancellationToken) : TextLines(cancellationToken);
+        ParquetTable.IsParquet(file) ? ParquetRows(cancellationToken) : TextLines(cancellationToken);
+
+    /// <summary>
+    /// Export conventions: text that is a JSON object or array embedded as written, floats and
+    /// NaN or infinite doubles as the loader's text, timestamps ISO 8601 UTC.
+    /// </summary>
+    private static readonly ParquetJsonOptions RowJson = new()
+    {
+        Text = (writer, _, text) =>
+        {
+            if (LooksLikeJson(text))
+            {
+                writer.WriteRawValue(text, skipInputValidation: false);
+            }
+            else
+            {
+                writer.WriteStringValue(text);
+            }
+        },
+        Value = (_, value) => value is float || (value is double number && !double.IsFinite(number)) ? CanonicalParquetSource.Text(value)! : value,
+    };
 
     private IEnumerable<(long LineNumber, string Line)> ParquetRows(CancellationToken cancellationToken)
     {
-        var columns = Parquet.ParquetTable.ColumnNames(file.Path);
-        foreach (var (rowNumber, values) in Parquet.ParquetTable.Rows(file.Path, cancellationToken))
+        var columns = ParquetTable.ColumnNames(file.Path);
+        foreach (var (rowNumber, values) in ParquetTable.Rows(file.Path, cancellationToken))
         {
-            yield return (rowNumber, RowJson(columns, values));
+            yield return (rowNumber, ParquetJson.Object(columns, values, RowJson));
         }
-    }
-
-    private static string RowJson(IReadOnlyList<string> columns, object?[] values)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            for (var column = 0; column < columns.Count; column++)
-            {
-                writer.WritePropertyName(columns[column]);
-                switch (values[column])
-                {
-                    case null:
-                        writer.WriteNullValue();
-                        break;
-                    case string text when LooksLikeJson(text):
-                        writer.WriteRawValue(text, skipInputValidation: false);
-                        break;
-                    case string text:
-                        writer.WriteStringValue(text);
-                        break;
-                    case bool flag:
-                        writer.WriteBooleanValue(flag);
-                        break;
-                    case double number when double.IsFinite(number):
-                        writer.WriteNumberValue(number);
-                        break;
-                    case long or int or short:
-                        writer.WriteNumberValue(Convert.ToInt64(values[column], System.Globalization.CultureInfo.InvariantCulture));
-                        break;
-                    case decimal exact:
-                        writer.WriteNumberValue(exact);
-                        break;
-                    default:
-                        writer.WriteStringValue(Canonical.CanonicalParquetSource.Text(values[column]));
-                        break;
-                }
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static bool LooksLikeJson(string text)

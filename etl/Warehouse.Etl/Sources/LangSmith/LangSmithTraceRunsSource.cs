@@ -80,21 +80,30 @@ public sealed class LangSmithTraceRunsParquetSource : TracePartFormat
         "tags", "serialized", "manifest", "attachments",
     };
 
+    /// <summary>A row as the run's JSON object: JSON-text columns embedded as JSON, timestamps as ISO-8601 UTC.</summary>
+    private static readonly ParquetJsonOptions RunJson = new()
+    {
+        Text = WriteText,
+        Time = time => DateTime.SpecifyKind(time.Kind == DateTimeKind.Local ? time.ToUniversalTime() : time, DateTimeKind.Utc)
+            .ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        SingleAsDouble = true,
+    };
+
     public override string Name => FormatName;
 
     public override string SourceName => LangSmithRunsSource.Tool;
 
     public override bool Detect(SourceFile file)
     {
-        if (!file.Head.StartsWith("PAR1", StringComparison.Ordinal))
+        if (!ParquetFile.LooksLikeParquet(file))
         {
             return false;
         }
 
         try
         {
-            using var local = LocalParquet.For(file);
-            return LangSmithRunParts.LooksLikeRun(ParquetTable.ColumnNames(local.Path).ToList());
+            using var parquet = ParquetFile.Open(file);
+            return LangSmithRunParts.LooksLikeRun(parquet.ColumnNames().ToList());
         }
         catch (LoadException)
         {
@@ -105,11 +114,21 @@ public sealed class LangSmithTraceRunsParquetSource : TracePartFormat
     public override IEnumerable<PartRecord> ReadParts(SourceFile file, TraceRules rules, CancellationToken cancellationToken)
     {
         var appUrl = file.Settings.Option(SourceName, "AppUrl") ?? LangSmithRunParts.DefaultAppUrl;
-        using var local = LocalParquet.For(file);
-        var names = ParquetTable.ColumnNames(local.Path);
-        foreach (var (rowNumber, values) in ParquetTable.Rows(local.Path, cancellationToken))
+        using var parquet = ParquetFile.Open(file);
+        var names = parquet.ColumnNames();
+        foreach (var (rowNumber, values) in parquet.Rows(cancellationToken))
         {
-            var (json, error) = RowJson(names, values);
+            string? json = null;
+            string? error = null;
+            try
+            {
+                json = ParquetJson.Object(names, values, RunJson);
+            }
+            catch (ColumnNotJson problem)
+            {
+                error = problem.Message;
+            }
+
             Func<string> raw = () => json ?? string.Join(",", values.Select(value => value?.ToString()));
             if (json is null)
             {
@@ -132,132 +151,30 @@ public sealed class LangSmithTraceRunsParquetSource : TracePartFormat
         }
     }
 
-    /// <summary>A row as the run's JSON object: JSON-text columns embedded as JSON, timestamps as ISO-8601 UTC.</summary>
-    private static (string? Json, string? Error) RowJson(IReadOnlyList<string> names, object?[] values)
+    private static void WriteText(Utf8JsonWriter writer, string name, string text)
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        if (!JsonColumns.Contains(name) && !name.EndsWith("_details", StringComparison.Ordinal))
         {
-            writer.WriteStartObject();
-            for (var index = 0; index < names.Count; index++)
-            {
-                var name = names[index];
-                writer.WritePropertyName(name);
-                switch (values[index])
-                {
-                    case null:
-                        writer.WriteNullValue();
-                        break;
-                    case string text when JsonColumns.Contains(name) || name.EndsWith("_details", StringComparison.Ordinal):
-                        if (string.IsNullOrWhiteSpace(text))
-                        {
-                            writer.WriteNullValue();
-                            break;
-                        }
-
-                        try
-                        {
-                            using var embedded = JsonDocument.Parse(text);
-                            embedded.RootElement.WriteTo(writer);
-                        }
-                        catch (JsonException parse)
-                        {
-                            return (null, $"column {name} is not valid JSON ({parse.Message})");
-                        }
-
-                        break;
-                    case string text:
-                        writer.WriteStringValue(text);
-                        break;
-                    case bool flag:
-                        writer.WriteBooleanValue(flag);
-                        break;
-                    case DateTime time:
-                        writer.WriteStringValue(DateTime.SpecifyKind(time.Kind == DateTimeKind.Local ? time.ToUniversalTime() : time, DateTimeKind.Utc)
-                            .ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-                        break;
-                    case DateTimeOffset offset:
-                        writer.WriteStringValue(offset.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-                        break;
-                    case int or long or short:
-                        writer.WriteNumberValue(Convert.ToInt64(values[index], System.Globalization.CultureInfo.InvariantCulture));
-                        break;
-                    case decimal number:
-                        writer.WriteNumberValue(number);
-                        break;
-                    case float or double:
-                        var real = Convert.ToDouble(values[index], System.Globalization.CultureInfo.InvariantCulture);
-                        if (double.IsFinite(real))
-                        {
-                            writer.WriteNumberValue(real);
-                        }
-                        else
-                        {
-                            writer.WriteNullValue();
-                        }
-
-                        break;
-                    default:
-                        writer.WriteStringValue(Convert.ToString(values[index], System.Globalization.CultureInfo.InvariantCulture));
-                        break;
-                }
-            }
-
-            writer.WriteEndObject();
+            writer.WriteStringValue(text);
+            return;
         }
 
-        return (Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), null);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        try
+        {
+            using var embedded = JsonDocument.Parse(text);
+            embedded.RootElement.WriteTo(writer);
+        }
+        catch (JsonException parse)
+        {
+            throw new ColumnNotJson($"column {name} is not valid JSON ({parse.Message})");
+        }
     }
 
-    /// <summary>The Parquet file on disk: the file itself, or a gzipped one decompressed to a temporary file deleted on dispose.</summary>
-    private sealed class LocalParquet : IDisposable
-    {
-        private readonly bool _temporary;
-
-        private LocalParquet(string path, bool temporary)
-        {
-            Path = path;
-            _temporary = temporary;
-        }
-
-        public string Path { get; }
-
-        public static LocalParquet For(SourceFile file)
-        {
-            if (!file.IsGzip)
-            {
-                return new LocalParquet(file.Path, temporary: false);
-            }
-
-            var temporary = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"warehouse-{Guid.NewGuid():N}.parquet");
-            try
-            {
-                using var input = file.Open();
-                using var output = File.Create(temporary);
-                input.CopyTo(output);
-            }
-            catch (InvalidDataException error)
-            {
-                File.Delete(temporary);
-                throw new LoadException($"{file.Path}: the gzip stream is corrupt ({error.Message})");
-            }
-
-            return new LocalParquet(temporary, temporary: true);
-        }
-
-        public void Dispose()
-        {
-            if (_temporary)
-            {
-                try
-                {
-                    File.Delete(Path);
-                }
-                catch (IOException)
-                {
-                    // A temporary file that cannot be deleted is left to the system's temp cleanup.
-                }
-            }
-        }
-    }
+    private sealed class ColumnNotJson(string message) : Exception(message);
 }

@@ -25,58 +25,14 @@ public sealed class MlflowTableParquetSource : SourceFormat
     public override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken) =>
         MlflowTableJsonSource.ReadTable(file, schema, ParquetTable.ColumnNames(file.Path), Rows(file, cancellationToken));
 
+    /// <summary>Typed Parquet values as the JSON array a split-orientation row would be (NaN as null, as pandas writes it).</summary>
     private static IEnumerable<JsonElement> Rows(SourceFile file, CancellationToken cancellationToken)
     {
+        var options = new ParquetJsonOptions();
         foreach (var (_, values) in ParquetTable.Rows(file.Path, cancellationToken))
         {
-            yield return AsJsonArray(values);
+            using var document = JsonDocument.Parse(ParquetJson.Array(values, options));
+            yield return document.RootElement.Clone();
         }
-    }
-
-    /// <summary>Typed Parquet values as the JSON array a split-orientation row would be (NaN as null, as pandas writes it).</summary>
-    private static JsonElement AsJsonArray(object?[] values)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            foreach (var value in values)
-            {
-                switch (value)
-                {
-                    case null:
-                    case double number when !double.IsFinite(number):
-                    case float single when !float.IsFinite(single):
-                        writer.WriteNullValue();
-                        break;
-                    case string text:
-                        writer.WriteStringValue(text);
-                        break;
-                    case bool flag:
-                        writer.WriteBooleanValue(flag);
-                        break;
-                    case double number:
-                        writer.WriteNumberValue(number);
-                        break;
-                    case float single:
-                        writer.WriteNumberValue(single);
-                        break;
-                    case decimal exact:
-                        writer.WriteNumberValue(exact);
-                        break;
-                    case long or int or short:
-                        writer.WriteNumberValue(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
-                        break;
-                    default:
-                        writer.WriteStringValue(Canonical.CanonicalParquetSource.Text(value));
-                        break;
-                }
-            }
-
-            writer.WriteEndArray();
-        }
-
-        using var document = JsonDocument.Parse(buffer.ToArray());
-        return document.RootElement.Clone();
     }
 }

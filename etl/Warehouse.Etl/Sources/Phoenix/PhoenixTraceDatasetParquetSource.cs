@@ -1,8 +1,5 @@
-using System.Collections;
 using System.Globalization;
 using System.Text.Json;
-using Parquet;
-using Parquet.Serialization;
 using Warehouse.Loading;
 using Warehouse.Sources.Parquet;
 using Warehouse.Traces;
@@ -18,7 +15,7 @@ namespace Warehouse.Sources.Phoenix;
 /// text, flattened as REST flattens them) and read by the same rules as the JSON spans, so both
 /// exports of a trace give the same row. Flat files are read a row group at a time through
 /// <see cref="ParquetTable"/>; files with nested columns (what pandas writes for dicts and lists) a
-/// row group at a time through Parquet.Net's untyped reader.
+/// row group at a time through <see cref="ParquetTable.NestedRows"/>; values are written by <see cref="ParquetJson"/>.
 /// </summary>
 public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
 {
@@ -29,12 +26,30 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
     /// <summary>Top-level span fields the DataFrame keeps as columns of their own.</summary>
     private static readonly string[] SpanColumns = ["name", "span_kind", "parent_id", "start_time", "end_time", "status_code", "status_message"];
 
+    /// <summary>
+    /// Values as the REST API writes them: times ISO 8601 UTC (int64 milliseconds in a time column
+    /// too), binary base64, null struct and map entries left out. Text stays text in <see cref="Plain"/>;
+    /// <see cref="Structured"/> (events and attributes) embeds dicts and lists written as JSON text.
+    /// </summary>
+    private static readonly ParquetJsonOptions Plain = new()
+    {
+        Time = time => (time.Kind == DateTimeKind.Local ? time.ToUniversalTime() : DateTime.SpecifyKind(time, DateTimeKind.Utc))
+            .ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture),
+        Value = (name, value) => value is long milliseconds && (name is "start_time" or "end_time" || name.EndsWith("timestamp", StringComparison.Ordinal))
+            ? DateTime.UnixEpoch.AddMilliseconds(milliseconds)
+            : value,
+        BinaryAsBase64 = true,
+        NullEntries = false,
+    };
+
+    private static readonly ParquetJsonOptions Structured = Plain with { Text = WriteText };
+
     public override string Name => FormatName;
 
     public override string SourceName => PhoenixSpans.Store;
 
     public override bool Detect(SourceFile file) =>
-        ParquetTable.IsParquet(file) && TopLevelColumns(file.Path) is var columns && RequiredColumns.All(columns.Contains);
+        ParquetTable.IsParquet(file) && ParquetTable.TopLevelColumnNames(file.Path, file.Path) is var columns && RequiredColumns.All(columns.Contains);
 
     public override IEnumerable<PartRecord> ReadParts(SourceFile file, TraceRules rules, CancellationToken cancellationToken)
     {
@@ -75,73 +90,32 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
         }
     }
 
-    /// <summary>The file's top-level column names (a struct or list column by its own name).</summary>
-    private static HashSet<string> TopLevelColumns(string path)
-    {
-        try
-        {
-            using var stream = SourceFile.OpenRaw(path);
-            var schema = ParquetReader.ReadSchemaAsync(stream).GetAwaiter().GetResult();
-            return schema.Fields.Select(field => field.Name).ToHashSet(StringComparer.Ordinal);
-        }
-        catch (Exception error) when (error is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException)
-        {
-            throw new LoadException($"{path}: the Parquet footer cannot be read ({error.Message})");
-        }
-    }
-
     /// <summary>Each row as column name → value (nulls left out), a row group at a time.</summary>
     private static IEnumerable<(long RowNumber, IReadOnlyDictionary<string, object?> Row)> Rows(string path, CancellationToken cancellationToken)
     {
-        bool nested;
-        using (var stream = SourceFile.OpenRaw(path))
+        if (ParquetTable.HasNestedColumns(path))
         {
-            var schema = ParquetReader.ReadSchemaAsync(stream).GetAwaiter().GetResult();
-            nested = schema.GetDataFields().Any(field => field.MaxRepetitionLevel > 0 || field.Path.ToList().Count > 1);
-        }
-
-        if (!nested)
-        {
-            var names = ParquetTable.ColumnNames(path);
-            foreach (var (rowNumber, values) in ParquetTable.Rows(path, cancellationToken))
+            foreach (var (rowNumber, _, row) in ParquetTable.NestedRows(path, cancellationToken))
             {
-                var row = new Dictionary<string, object?>(StringComparer.Ordinal);
-                for (var column = 0; column < names.Count; column++)
-                {
-                    if (values[column] is not null)
-                    {
-                        row[names[column]] = values[column];
-                    }
-                }
-
                 yield return (rowNumber, row);
             }
 
             yield break;
         }
 
-        int groups;
-        using (var stream = SourceFile.OpenRaw(path))
+        var names = ParquetTable.ColumnNames(path);
+        foreach (var (rowNumber, values) in ParquetTable.Rows(path, cancellationToken))
         {
-            var reader = ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).GetAwaiter().GetResult();
-            groups = reader.RowGroupCount;
-            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
-
-        long number = 0;
-        for (var group = 0; group < groups; group++)
-        {
-            IList<Dictionary<string, object>> data;
-            using (var stream = SourceFile.OpenRaw(path))
+            var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+            for (var column = 0; column < names.Count; column++)
             {
-                data = ParquetSerializer.DeserializeUntypedAsync(stream, null, group, cancellationToken).GetAwaiter().GetResult().Data;
+                if (values[column] is not null)
+                {
+                    row[names[column]] = values[column];
+                }
             }
 
-            foreach (var row in data)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                yield return (++number, row!);
-            }
+            yield return (rowNumber, row);
         }
     }
 
@@ -157,7 +131,7 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
                 if (row.TryGetValue(column, out var value) && value is not null)
                 {
                     writer.WritePropertyName(column);
-                    WriteValue(writer, value, column, parseText: false);
+                    ParquetJson.WriteValue(writer, value, column, Plain);
                 }
             }
 
@@ -167,7 +141,7 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
                 if (row.TryGetValue("context." + column, out var value) && value is not null)
                 {
                     writer.WritePropertyName(column);
-                    WriteValue(writer, value, "context." + column, parseText: false);
+                    ParquetJson.WriteValue(writer, value, "context." + column, Plain);
                 }
             }
 
@@ -175,7 +149,7 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
             if (row.TryGetValue("events", out var events) && events is not null)
             {
                 writer.WritePropertyName("events");
-                WriteValue(writer, events, "events", parseText: true);
+                ParquetJson.WriteValue(writer, events, "events", Structured);
             }
 
             writer.WriteStartObject("attributes");
@@ -188,7 +162,7 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
 
                 var name = column["attributes.".Length..];
                 writer.WritePropertyName(name);
-                WriteValue(writer, value, name, parseText: IsStructuredText(name));
+                ParquetJson.WriteValue(writer, value, name, Structured);
             }
 
             writer.WriteEndObject();
@@ -208,96 +182,10 @@ public sealed class PhoenixTraceDatasetParquetSource : TracePartFormat
           || name.EndsWith(".template", StringComparison.Ordinal) || name.EndsWith("description", StringComparison.Ordinal)
           || name is "llm.invocation_parameters" || name.StartsWith("exception.", StringComparison.Ordinal));
 
-    private static void WriteValue(Utf8JsonWriter writer, object? value, string name, bool parseText)
-    {
-        switch (value)
-        {
-            case null:
-                writer.WriteNullValue();
-                break;
-            case string text:
-                WriteText(writer, text, name, parseText);
-                break;
-            case ReadOnlyMemory<char> memory:
-                WriteText(writer, memory.ToString(), name, parseText);
-                break;
-            case bool flag:
-                writer.WriteBooleanValue(flag);
-                break;
-            case DateTime time:
-                writer.WriteStringValue((time.Kind == DateTimeKind.Local ? time.ToUniversalTime() : DateTime.SpecifyKind(time, DateTimeKind.Utc))
-                    .ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
-                break;
-            case DateTimeOffset offset:
-                writer.WriteStringValue(offset.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
-                break;
-            case long whole when name is "start_time" or "end_time" || name.EndsWith("timestamp", StringComparison.Ordinal):
-                // A timestamp column written as plain int64 milliseconds.
-                writer.WriteStringValue(DateTime.UnixEpoch.AddMilliseconds(whole).ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture));
-                break;
-            case double real:
-                if (double.IsFinite(real))
-                {
-                    writer.WriteNumberValue(real);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-
-                break;
-            case float single:
-                if (float.IsFinite(single))
-                {
-                    writer.WriteNumberValue(single);
-                }
-                else
-                {
-                    writer.WriteNullValue();
-                }
-
-                break;
-            case decimal exact:
-                writer.WriteNumberValue(exact);
-                break;
-            case byte[] bytes:
-                writer.WriteBase64StringValue(bytes);
-                break;
-            case IDictionary dictionary:
-                writer.WriteStartObject();
-                foreach (DictionaryEntry entry in dictionary)
-                {
-                    if (entry.Value is not null)
-                    {
-                        writer.WritePropertyName(Convert.ToString(entry.Key, CultureInfo.InvariantCulture)!);
-                        WriteValue(writer, entry.Value, name, parseText: false);
-                    }
-                }
-
-                writer.WriteEndObject();
-                break;
-            case IEnumerable items:
-                writer.WriteStartArray();
-                foreach (var item in items)
-                {
-                    WriteValue(writer, item, name, parseText: false);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case IConvertible number when value is int or long or short or byte or sbyte or uint or ulong or ushort:
-                writer.WriteNumberValue(number.ToDecimal(CultureInfo.InvariantCulture));
-                break;
-            default:
-                writer.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
-                break;
-        }
-    }
-
-    private static void WriteText(Utf8JsonWriter writer, string text, string name, bool parseText)
+    private static void WriteText(Utf8JsonWriter writer, string name, string text)
     {
         var trimmed = text.TrimStart();
-        if (parseText && (trimmed.StartsWith('{') || trimmed.StartsWith('[')))
+        if (IsStructuredText(name) && (trimmed.StartsWith('{') || trimmed.StartsWith('[')))
         {
             try
             {
