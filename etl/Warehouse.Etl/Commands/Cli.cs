@@ -57,6 +57,8 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         root.Options.Add(_connection);
         root.Subcommands.Add(new MigrateCommand(this).Build());
         root.Subcommands.Add(new LoadCommand(this).Build());
+        root.Subcommands.Add(new WatchCommand(this).Build());
+        root.Subcommands.Add(new StatusCommand(this).Build());
         root.Subcommands.Add(new QueryCommand(this).Build());
         root.Subcommands.Add(new DemoCommand(this).Build());
         root.Subcommands.Add(new CompareCommand(this).Build());

@@ -4,7 +4,8 @@ using Warehouse.Loading;
 namespace Warehouse.Commands;
 
 /// <summary>
-/// Loads files or folders, one batch per file, and prints a line per file. Exit code 1 when a
+/// Loads files or folders, one batch per file, and reports each file through
+/// <see cref="LoadReporter"/> (a line per file, or JSON lines with --json). Exit code 1 when a
 /// file could not be loaded at all (or nothing loaded), 3 when records were rejected.
 /// </summary>
 public sealed class LoadCommand(Cli cli)
@@ -20,6 +21,8 @@ public sealed class LoadCommand(Cli cli)
         var kind = new Option<string?>("--kind") { Description = "force the target table: eval or trace" };
         kind.AcceptOnlyFromAmong("eval", "trace");
         var force = new Option<bool>("--force") { Description = "load a file again even if an identical one was already loaded" };
+        var json = LoadReporter.CreateJsonOption();
+        var wait = WatchCommand.CreateWaitOption();
         // One option per companion role the formats declare (--samples, --feedback, --examples).
         var companionOptions = Sources.SourceDetector.Formats
             .SelectMany(known => known.CompanionRoles.Select(role => (Role: role.Key, Description: role.Value)))
@@ -32,7 +35,7 @@ public sealed class LoadCommand(Cli cli)
             .ToList();
         var command = new Command("load", "load files or folders; the format is detected from the content")
         {
-            paths, format, kind, force,
+            paths, format, kind, force, json, wait,
         };
         foreach (var (_, option) in companionOptions)
         {
@@ -41,7 +44,15 @@ public sealed class LoadCommand(Cli cli)
 
         return cli.Define(command, async (parseResult, cancellationToken) =>
         {
-            var engine = cli.OpenWarehouse(parseResult, out _);
+            // One loader at a time per database: the lock is taken before the schema is touched.
+            var engine = cli.Settings(parseResult).CreateEngine();
+            await using var held = await WatchCommand.TakeLoaderLockAsync(cli, engine, parseResult.GetValue(wait), cancellationToken);
+            if (held is null)
+            {
+                return ExitCodes.Failure;
+            }
+
+            new Migrations.Migrator(engine).Migrate();
             var companions = new Dictionary<string, string>();
             foreach (var (role, option) in companionOptions)
             {
@@ -59,13 +70,21 @@ public sealed class LoadCommand(Cli cli)
                 return ExitCodes.Failure;
             }
 
-            var loader = new Loader(engine, settings: cli.SourceSettings);
+            await using var reporter = LoadReporter.Create(cli, parseResult, json);
+            var loader = new Loader(engine, settings: cli.SourceSettings) { OnRetry = message => reporter.Note("load_retry", message).GetAwaiter().GetResult() };
+            if (await loader.AbandonRunningBatchesAsync(cancellationToken) is > 0 and var abandoned)
+            {
+                await reporter.Note("abandoned_batches", $"marked {abandoned} batch(es) a stopped loader left running as failed (abandoned); nothing of them was kept");
+            }
+
             var results = new List<FileLoadResult>();
+            reporter.ExpectFiles(files);
             foreach (var file in files)
             {
+                await reporter.StartFile(file);
                 var result = await loader.LoadFileAsync(file, options, cancellationToken);
                 results.Add(result);
-                await Report(result);
+                await reporter.Report(result);
             }
 
             return ExitCodeFor(results);
@@ -81,55 +100,5 @@ public sealed class LoadCommand(Cli cli)
         }
 
         return results.Any(result => result.RowsRejected > 0) ? ExitCodes.LoadedWithRejects : ExitCodes.Success;
-    }
-
-    /// <summary>Line-based formats number records by line; document formats by index.</summary>
-    private static string RecordWord(string? format) =>
-        format is null || format.EndsWith("csv", StringComparison.Ordinal) || format.EndsWith("jsonl", StringComparison.Ordinal) ? "line" : "record";
-
-    private async Task Report(FileLoadResult result)
-    {
-        switch (result.Status)
-        {
-            case FileLoadStatus.Failed:
-                await cli.Error.WriteLineAsync($"warehouse: {result.Message}");
-                await cli.Output.WriteLineAsync($"failed   {result.FilePath}" + (result.BatchId is { } id ? $" (batch {id})" : ""));
-                break;
-            case FileLoadStatus.Skipped:
-                await cli.Output.WriteLineAsync($"skipped  {result.FilePath}: {result.Message}");
-                break;
-            case var _ when result.Traces is { } traces:
-                // Trace-store exports: the file's records are spans and feedback; what changes is traces.
-                await cli.Output.WriteLineAsync(
-                    $"loaded   {result.FilePath} -> {result.Table} as {result.Format}, batch {result.BatchId}: "
-                    + $"{result.RowsRead} spans/records read, {result.RowsLoaded} kept, {result.RowsRejected} rejected; "
-                    + $"{traces.RolledUp} traces rolled up ({result.RowsInserted} new, {result.RowsUpdated} updated, {result.RowsUnchanged} unchanged)"
-                    + (traces.Waiting > 0 ? $", {traces.Waiting} with feedback only, waiting for their spans" : ""));
-                await ReportRejects(result);
-                break;
-            default:
-                await cli.Output.WriteLineAsync(
-                    $"loaded   {result.FilePath} -> {result.Table} as {result.Format}, batch {result.BatchId}: "
-                    + $"{result.RowsRead} read, {result.RowsLoaded} loaded ({result.RowsInserted} new, {result.RowsUpdated} updated, "
-                    + $"{result.RowsUnchanged} unchanged), {result.RowsRejected} rejected");
-                await ReportRejects(result);
-                break;
-        }
-    }
-
-    private async Task ReportRejects(FileLoadResult result)
-    {
-        foreach (var reject in result.FirstRejects ?? [])
-        {
-            // A trace that could not be rolled up has no line of its own (record 0): its reason names the trace.
-            var where = reject.RecordNumber > 0 ? $" {RecordWord(result.Format)} {reject.RecordNumber}" : "";
-            await cli.Error.WriteLineAsync($"warehouse: {result.FilePath}{where}: {reject.Reason}");
-        }
-
-        if (result.RowsRejected > 0)
-        {
-            var more = result.RowsRejected - (result.FirstRejects?.Count ?? 0);
-            await cli.Error.WriteLineAsync($"warehouse: {result.FilePath}: " + (more > 0 ? $"and {more} more; " : "") + result.Message);
-        }
     }
 }

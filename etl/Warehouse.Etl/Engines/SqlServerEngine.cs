@@ -13,6 +13,14 @@ public sealed class SqlServerEngine(string connectionString) : WarehouseEngine(c
 
     public override DbConnection CreateConnection() => new SqlConnection(ConnectionString);
 
+    // SQL Server and Azure SQL's transient errors: timeouts, broken transport, failovers and
+    // throttling (the numbers Microsoft documents for Azure SQL retry logic), deadlock victims.
+    private static readonly HashSet<int> TransientNumbers =
+        [-2, 20, 64, 233, 1205, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920];
+
+    public override bool IsTransient(DbException error) =>
+        base.IsTransient(error) || error is SqlException sql && sql.Errors.Cast<SqlError>().Any(item => TransientNumbers.Contains(item.Number));
+
     public override string TypeName(ColumnType type) => type switch
     {
         // The fact tables' key columns are binary-collated; staging text must match, or joins on

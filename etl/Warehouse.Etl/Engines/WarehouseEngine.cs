@@ -57,6 +57,14 @@ public abstract partial class WarehouseEngine(string connectionString)
         }
     }
 
+    /// <summary>
+    /// True for errors that say the database went away or is briefly unavailable (a restart, a
+    /// dropped connection, a failover, a timeout), after which the same work may succeed: the loader
+    /// retries those. An error about the data or the SQL is not transient.
+    /// </summary>
+    public virtual bool IsTransient(DbException error) =>
+        error.IsTransient || error.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException;
+
     /// <summary>SQL is written with @name parameters; engines that spell them otherwise rewrite here.</summary>
     public virtual string Sql(string sql) => sql;
 

@@ -39,7 +39,8 @@ public sealed record FileLoadResult(
     long RowsUpdated = 0,
     string? Message = null,
     IReadOnlyList<RejectedRecord>? FirstRejects = null,
-    TraceRollupCounts? Traces = null)
+    TraceRollupCounts? Traces = null,
+    string? ReadWithFile = null)
 {
     /// <summary>Target rows that were written but equal to what was stored.</summary>
     public long RowsUnchanged => Math.Max(0, (Traces?.RolledUp ?? RowsLoaded) - RowsInserted - RowsUpdated);
@@ -51,7 +52,7 @@ public sealed record FileLoadResult(
 /// them into the fact table. Rejected records are kept with their line and reason; the batch is
 /// recorded in etl.load_batches before it starts, so even a failed load leaves a trace.
 /// </summary>
-public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock = null, SourceSettings? settings = null)
+public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock = null, SourceSettings? settings = null, LoadRetry? retry = null)
 {
     private const int MaxRawRecordBytes = 64 * 1024;
     private const int MaxReasonLength = 2000;
@@ -83,7 +84,24 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
     }
 
+    /// <summary>
+    /// Loads one file as one batch. When the database goes away (a restart, a dropped connection,
+    /// a failover), the interrupted batch is marked failed where the database still answers and the
+    /// file is loaded again from the start after a backoff, up to <see cref="LoadRetry.MaxAttempts"/>
+    /// times; then the error propagates. The transaction guarantees an interrupted attempt left nothing.
+    /// </summary>
     public async Task<FileLoadResult> LoadFileAsync(string path, LoadOptions options, CancellationToken cancellationToken)
+    {
+        var pipeline = (retry ?? LoadRetry.Default).Pipeline(engine, (attempt, delay, error) =>
+            OnRetry?.Invoke($"{Path.GetFullPath(path)}: the database connection failed ({ConnectionStrings.Scrub(error.Message, engine.ConnectionString)}); "
+                + $"loading the file again in {delay.TotalSeconds:0.#} s (retry {attempt})"));
+        return await pipeline.ExecuteAsync(async token => await LoadOnceAsync(path, options, token), cancellationToken);
+    }
+
+    /// <summary>Told before each retry after a transient database failure (for the operator's log).</summary>
+    public Action<string>? OnRetry { get; init; }
+
+    private async Task<FileLoadResult> LoadOnceAsync(string path, LoadOptions options, CancellationToken cancellationToken)
     {
         var filePath = Path.GetFullPath(path);
         if (!File.Exists(filePath))
@@ -115,7 +133,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         if (source?.Format.MainFileFor(source.File) is { } mainFile)
         {
             return new FileLoadResult(filePath, FileLoadStatus.Skipped, Format: source.Format.Name,
-                Message: $"read with {mainFile} when that file loads ({source.Format.Name} is not loaded on its own)");
+                Message: $"read with {mainFile} when that file loads ({source.Format.Name} is not loaded on its own)", ReadWithFile: mainFile);
         }
 
         // The hash covers the file and every companion it is read with: a new feedback file makes a new batch.
@@ -159,6 +177,13 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             return source.Format is Traces.TracePartFormat
                 ? await LoadTracePartsAsync(connection, source, filePath, batchId, startedAt, cancellationToken)
                 : await LoadBatchAsync(connection, source, filePath, batchId, startedAt, cancellationToken);
+        }
+        catch (DbException error) when (engine.IsTransient(error))
+        {
+            // The database went away mid-batch: the transaction is gone with it. Record the failure if the
+            // database still answers, and let the retry load the file again.
+            await TryFinishFailedAsync(batchId, $"{filePath}: interrupted, the database connection failed ({ConnectionStrings.Scrub(error.Message, engine.ConnectionString)})");
+            throw;
         }
         catch (Exception error) when (error is System.Text.Json.JsonException or InvalidDataException or FormatException)
         {
@@ -287,6 +312,35 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
         return status;
+    }
+
+    /// <summary>Marks a batch failed on a fresh connection, if the database answers at all.</summary>
+    private async Task TryFinishFailedAsync(long batchId, string message)
+    {
+        try
+        {
+            await using var connection = await engine.OpenAsync(CancellationToken.None);
+            await FinishFailedAsync(connection, batchId, message);
+        }
+        catch (DbException)
+        {
+            // Still away: the next loader marks the batch abandoned (see AbandonRunningBatchesAsync).
+        }
+    }
+
+    /// <summary>
+    /// Batches left 'running' by a loader that was killed: with the loader lock held no other
+    /// loader runs, so they are marked failed (their transaction never committed, so none of their
+    /// rows are visible). Returns how many there were.
+    /// </summary>
+    public async Task<int> AbandonRunningBatchesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await engine.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
+                "update etl.load_batches set status = 'failed', finished_at = @finishedAt, "
+                + "error_message = 'abandoned: the loader stopped before this batch finished (killed or the machine went down); nothing of it was kept' "
+                + "where status = 'running'"),
+            new { finishedAt = UtcNow() }, cancellationToken: cancellationToken));
     }
 
     private async Task FinishFailedAsync(DbConnection connection, long batchId, string message)
