@@ -109,6 +109,28 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Watch_needs_once_or_a_valid_cron_and_an_inbox_that_exists()
+    {
+        Directory.CreateDirectory(Path.Combine(_files.Folder, "inbox"));
+        var inbox = Path.Combine(_files.Folder, "inbox");
+
+        var neither = await RunAsync("watch", "--inbox", inbox, "--connection", Database);
+        var both = await RunAsync("watch", "--inbox", inbox, "--once", "--cron", "* * * * *", "--connection", Database);
+        var badCron = await RunAsync("watch", "--inbox", inbox, "--cron", "every five minutes", "--connection", Database);
+        var missing = await RunAsync("watch", "--inbox", Path.Combine(_files.Folder, "nope"), "--once", "--connection", Database);
+        var empty = await RunAsync("watch", "--inbox", inbox, "--once", "--settle", "0", "--connection", Database);
+
+        Assert.Equal((ExitCodes.UsageError, ExitCodes.UsageError, ExitCodes.UsageError, ExitCodes.UsageError),
+            (neither.ExitCode, both.ExitCode, badCron.ExitCode, missing.ExitCode));
+        Assert.Contains("either --once", neither.Error);
+        Assert.Contains("is not a cron expression", badCron.Error);
+        Assert.Contains("does not exist", missing.Error);
+        // An empty inbox is nothing to do, not a failure.
+        Assert.Equal(ExitCodes.Success, empty.ExitCode);
+        Assert.Contains("pass done: 0 loaded", empty.Output);
+    }
+
+    [Fact]
     public async Task Query_prints_table_csv_and_json()
     {
         const string sql = "select 1 as n, 'a, \"b\"' as text_value, cast(null as varchar) as empty_value, 2.5 as score";

@@ -112,6 +112,49 @@ public abstract class WatchSuite : DatabaseSuite
             Directory.EnumerateFiles(Inbox, "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_loaded_file_that_cannot_be_archived_is_reported_and_stays_and_is_not_loaded_twice()
+    {
+        Directory.CreateDirectory(Inbox);
+        Files.TraceJsonl(Path.Combine("inbox", "traces.jsonl"), traces: 30);
+        // Where the archive folder should be there is a file: nothing can be moved there (as with a read-only or full disk).
+        await File.WriteAllTextAsync(Archive, "not a folder", Token);
+
+        var (firstCode, firstOutput, firstError) = await Watch().WaitAsync(Patience, Token);
+        var (secondCode, secondOutput, secondError) = await Watch().WaitAsync(Patience, Token);
+
+        Assert.True(firstCode == 1, firstOutput + firstError);
+        Assert.Contains("was loaded but could not be moved to the archive", firstError);
+        Assert.Contains("it stays in the inbox", firstError);
+        Assert.Equal(1, secondCode);
+        Assert.Contains("identical to the file loaded in batch", secondOutput + secondError);
+        Assert.True(File.Exists(Path.Combine(Inbox, "traces.jsonl")));
+        Assert.Equal(30L, await ScalarAsync<long>("select count(*) from quality.trace_summaries"));
+        Assert.Equal(1L, await ScalarAsync<long>("select count(*) from etl.load_batches where status = 'loaded'"));
+    }
+
+    [Fact]
+    public async Task On_a_cron_schedule_files_dropped_into_the_inbox_are_picked_up_by_the_next_pass()
+    {
+        Directory.CreateDirectory(Inbox);
+        using (var watcher = WarehouseProcess.Start(Engine, Files.Folder,
+                   "watch", "--cron", "*/2 * * * * *", "--inbox", Inbox, "--archive", Archive, "--quarantine", Quarantine, "--settle", "0.3"))
+        {
+            Files.EvalCsv(Path.Combine("inbox", "evals.csv"), cases: 10);
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!Directory.Exists(Archive) || !Directory.EnumerateFiles(Archive, "evals.csv", SearchOption.AllDirectories).Any())
+            {
+                Assert.True(DateTime.UtcNow < deadline && !watcher.HasExited, "the scheduled pass never archived the file");
+                await Task.Delay(200, Token);
+            }
+
+            watcher.Kill();
+            await watcher.WaitAsync(Patience, Token);
+        }
+
+        Assert.Equal(20L, await ScalarAsync<long>("select count(*) from quality.eval_records"));
+    }
+
     /// <summary>A file an exporter is still appending to, a line every 100 ms.</summary>
     private static async Task GrowAsync(string path, CancellationToken cancellationToken)
     {
