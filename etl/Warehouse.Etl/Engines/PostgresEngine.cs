@@ -7,6 +7,11 @@ namespace Warehouse.Engines;
 
 public sealed class PostgresEngine(string connectionString) : WarehouseEngine(connectionString)
 {
+    // Npgsql writes DateTime.MinValue/MaxValue as -infinity/infinity unless told not to: the
+    // warehouse stores 0001-01-01 as that instant, as DuckDB and SQL Server do. Set before Npgsql
+    // reads it (its first use happens through this engine).
+    static PostgresEngine() => AppContext.SetSwitch("Npgsql.DisableDateTimeInfinityConversions", true);
+
     public override EngineKind Kind => EngineKind.Postgres;
 
     public override string Name => "postgres";

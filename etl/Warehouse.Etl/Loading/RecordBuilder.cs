@@ -11,6 +11,9 @@ namespace Warehouse.Loading;
 /// </summary>
 public sealed class RecordBuilder(TableSchema schema)
 {
+    /// <summary>The smallest positive normal double (2.2250738585072014E-308).</summary>
+    private const double SmallestNormal = 2.2250738585072014E-308;
+
     private const DateTimeStyles UtcStyles = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
 
     public TableSchema Schema { get; } = schema;
@@ -117,6 +120,13 @@ public sealed class RecordBuilder(TableSchema schema)
                     return false;
                 }
 
+                // SQL Server's float has no subnormals (it refuses them); no engine may hold what another cannot.
+                if (number != 0 && Math.Abs(number) < SmallestNormal)
+                {
+                    reason = $"{column.Name} '{Shorten(trimmed)}' is too close to zero to be stored on every engine (below {SmallestNormal.ToString("R", CultureInfo.InvariantCulture)})";
+                    return false;
+                }
+
                 if (column.Name == "feedback_score" && number is < 0 or > 1)
                 {
                     reason = $"feedback_score {number.ToString(CultureInfo.InvariantCulture)} is outside 0..1";
@@ -137,11 +147,14 @@ public sealed class RecordBuilder(TableSchema schema)
             case ColumnType.Timestamp:
                 if (TryTimestamp(trimmed, out var timestamp))
                 {
-                    value = timestamp;
+                    // Microseconds, cut (not rounded): what every engine keeps, so none rounds differently
+                    // and 9999-12-31T23:59:59.9999999 does not round past the last day SQL Server allows.
+                    value = new DateTime(timestamp.Ticks - timestamp.Ticks % 10, DateTimeKind.Utc);
                     return true;
                 }
 
-                reason = $"{column.Name} '{Shorten(trimmed)}' is not an ISO-8601 timestamp";
+                // Years 1 to 9999 in UTC: what .NET, SQL Server's datetime2 and (within it) DuckDB and PostgreSQL share.
+                reason = $"{column.Name} '{Shorten(trimmed)}' is not an ISO-8601 timestamp between 0001-01-01 and 9999-12-31 (UTC)";
                 return false;
             default:
                 throw new InvalidOperationException($"column type {column.Type} has no conversion");

@@ -60,21 +60,51 @@ public static class SourceDetector
             }
         }
 
+        if (file.IsUtf16Or32)
+        {
+            throw new LoadException($"{path}: the file is UTF-16 or UTF-32 text (it starts with that byte order mark); save it as UTF-8");
+        }
+
         if (file.IsBinary)
         {
-            throw new LoadException($"{path}: the file is binary (it contains NUL bytes) and no known format reads it");
+            throw new LoadException($"{path}: the file is binary (NUL bytes, or bytes that are not UTF-8 text), and no known format reads it");
         }
 
-        // Nothing claimed it: a canonical-looking file gets the canonical explanation.
-        var fields = file.FirstLineIsJsonObject ? file.TopLevelKeys.ToList() : file.CsvHeader.ToList();
-        if (fields.Count > 0 && (file.FirstLineIsJsonObject || file.CsvHeader.Count > 1))
+        // Nothing claimed it: a canonical-looking file gets the canonical explanation, or, when --kind
+        // settles what its columns leave open (eval and trace keys both), is read as canonical.
+        var fields = file.FirstLineIsJsonObject || file.FirstLineIsCutOff ? file.TopLevelKeys.ToList() : file.CsvHeader.ToList();
+        var noFormat = $"{path}: no known format recognises this file (first line: {Shorten(Printable(file.FirstLine))})";
+        if (fields.Count > 0 && (file.FirstLineIsJsonObject || file.FirstLineIsCutOff || file.CsvHeader.Count > 1))
         {
-            CanonicalKind.Resolve(file, fields, kind);
+            TableSchema schema;
+            try
+            {
+                schema = CanonicalKind.Resolve(file, fields, kind);
+            }
+            catch (LoadException error)
+            {
+                throw new LoadException($"{noFormat}; as a canonical file: {error.Message.Replace($"{path}: ", "", StringComparison.Ordinal)}", error);
+            }
+
+            if (kind is not null)
+            {
+                var canonical = file.FirstLineIsJsonObject || file.FirstLineIsCutOff ? Resolve(CanonicalJsonlSource.FormatName) : Resolve(CanonicalCsvSource.FormatName);
+                return new DetectedSource(canonical, schema, file);
+            }
         }
 
-        throw new LoadException(
-            $"{path}: no known format recognises this file (first line: {Shorten(file.FirstLine)}); known formats: {string.Join(", ", Formats.Select(known => known.Name))}");
+        throw new LoadException($"{noFormat}; known formats: {string.Join(", ", Formats.Select(known => known.Name))}");
     }
+
+    /// <summary>Control characters (a binary-looking first line) shown as U+FFFD so a message stays one readable line.</summary>
+    private static string Printable(string text) =>
+        string.Create(text.Length, text, (span, source) =>
+        {
+            for (var index = 0; index < source.Length; index++)
+            {
+                span[index] = char.IsControl(source[index]) && source[index] != '\t' ? '\uFFFD' : source[index];
+            }
+        });
 
     private static SourceFormat Resolve(string format)
     {

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using CsvHelper;
 using Warehouse.Sources.Canonical;
 
@@ -38,8 +39,18 @@ public sealed class SourceFile
     /// <summary>The first line that is not blank.</summary>
     public string FirstLine { get; private set; } = "";
 
-    /// <summary>True when the head contains NUL bytes: not text.</summary>
+    /// <summary>
+    /// True when the head is not text: a NUL byte in its first line, or NUL bytes more than one in a
+    /// thousand (a stray NUL in one record is that record's problem, not the file's), or more than a
+    /// tenth of it not decoding as UTF-8.
+    /// </summary>
     public bool IsBinary { get; private set; }
+
+    /// <summary>True when the file starts with a UTF-16 or UTF-32 byte order mark (the loader reads UTF-8 only).</summary>
+    public bool IsUtf16Or32 { get; private set; }
+
+    /// <summary>True when the first line starts with '{' and goes on past the probe (a JSON line longer than 64 KiB).</summary>
+    public bool FirstLineIsCutOff { get; private set; }
 
     /// <summary>Property names of the first JSON object (the document's top level, or the first JSON line).</summary>
     public IReadOnlySet<string> TopLevelKeys { get; private set; } = new HashSet<string>();
@@ -90,12 +101,20 @@ public sealed class SourceFile
             }
         }
 
-        IsBinary = buffer.AsSpan(0, length).IndexOf((byte)0) >= 0;
+        var head = buffer.AsSpan(0, length);
+        IsUtf16Or32 = head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])
+            || head.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]);
         Head = Encoding.UTF8.GetString(buffer, 0, length).TrimStart('\uFEFF');
+        var nuls = head.Count((byte)0);
+        var undecodable = Head.AsSpan().Count('\uFFFD');
+        var firstLineEnd = head.IndexOf((byte)'\n');
+        IsBinary = head[..(firstLineEnd < 0 ? length : firstLineEnd)].Contains((byte)0) || (nuls > 1 && nuls * 1000L > length)
+            || (length >= 64 && undecodable * 10L > Head.Length && !Utf8.IsValid(head));
         FirstLine = Head.Split('\n').Select(line => line.Trim()).FirstOrDefault(line => line.Length > 0) ?? "";
         if (FirstLine.StartsWith('{'))
         {
             FirstLineIsJsonObject = IsJsonObject(FirstLine);
+            FirstLineIsCutOff = !FirstLineIsJsonObject && length == buffer.Length && Head.TrimStart().IndexOfAny(['\n', '\r']) < 0;
             TopLevelKeys = FirstLineIsJsonObject ? KeysOfObject(FirstLine) : KeysOfTruncatedDocument(buffer.AsSpan(0, length));
         }
         else if (FirstLine.Length > 0 && !IsBinary && !FirstLine.StartsWith('['))

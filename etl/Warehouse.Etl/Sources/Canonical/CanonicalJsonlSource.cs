@@ -7,7 +7,9 @@ namespace Warehouse.Sources.Canonical;
 
 /// <summary>
 /// JSON Lines whose keys are the table's columns. Numbers and booleans are read as the text the
-/// file holds, then typed by the same rules as CSV; nested objects are kept as JSON text.
+/// file holds, then typed by the same rules as CSV; nested objects are kept as JSON text. A line
+/// longer than <see cref="JsonLines.MaxLineBytes"/> is rejected without being held in memory, and
+/// a line with bytes that are not UTF-8 is rejected rather than guessed at.
 /// </summary>
 public sealed class CanonicalJsonlSource : SourceFormat
 {
@@ -21,7 +23,9 @@ public sealed class CanonicalJsonlSource : SourceFormat
 
     public override int DetectionPriority => 0;
 
-    public override bool Detect(SourceFile file) => file.FirstLineIsJsonObject && CanonicalKind.Of(file.TopLevelKeys) is not null;
+    // A first line longer than the detection probe is judged by the keys the probe saw.
+    public override bool Detect(SourceFile file) =>
+        (file.FirstLineIsJsonObject || file.FirstLineIsCutOff) && CanonicalKind.Of(file.TopLevelKeys) is not null;
 
     public override TableSchema SchemaFor(SourceFile file, string? forcedKind) =>
         CanonicalKind.Resolve(file, file.TopLevelKeys, forcedKind);
@@ -29,9 +33,16 @@ public sealed class CanonicalJsonlSource : SourceFormat
     public override IEnumerable<FieldRecord> Read(SourceFile file, TableSchema schema, CancellationToken cancellationToken)
     {
         using var stream = file.Open();
-        foreach (var (lineNumber, line) in JsonLines.Read(stream, cancellationToken))
+        foreach (var line in JsonLines.ReadChecked(stream, JsonLines.MaxLineBytes, cancellationToken))
         {
-            yield return Parse(schema, line, lineNumber);
+            if (line.Problem is not null)
+            {
+                var raw = line.Text;
+                yield return new FieldRecord(line.Number, schema.Columns.Count) { ReadError = line.Problem, RawText = () => raw };
+                continue;
+            }
+
+            yield return Parse(schema, line.Text, line.Number);
         }
     }
 
@@ -70,9 +81,18 @@ public sealed class CanonicalJsonlSource : SourceFormat
     }
 }
 
+/// <summary>A line of a JSON Lines stream: its 1-based number, its text, and why it cannot be read (then the text is evidence only).</summary>
+public readonly record struct JsonLine(long Number, string Text, string? Problem);
+
 /// <summary>Lines of a JSON Lines stream with their 1-based numbers, blank lines skipped.</summary>
 public static class JsonLines
 {
+    /// <summary>The longest line a canonical record may take; a longer one is skipped without being held.</summary>
+    public const int MaxLineBytes = 16 * 1024 * 1024;
+
+    /// <summary>How much of an over-long line is kept as the reject's evidence.</summary>
+    private const int EvidenceBytes = 64 * 1024;
+
     public static IEnumerable<(long LineNumber, string Line)> Read(Stream stream, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
@@ -86,5 +106,126 @@ public static class JsonLines
                 yield return (lineNumber, line);
             }
         }
+    }
+
+    /// <summary>
+    /// Lines as <see cref="Read"/> numbers them (a line ends at LF, CRLF or a lone CR; a UTF-8 byte order
+    /// mark is skipped), read as bytes: a line longer than <paramref name="maxLineBytes"/> is yielded with
+    /// its length as the problem and only its first 64 KiB as text, and a line that is not valid UTF-8
+    /// with the offset of the first bad byte (its text has U+FFFD in place of the bad bytes).
+    /// </summary>
+    public static IEnumerable<JsonLine> ReadChecked(Stream stream, int maxLineBytes, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 16];
+        var line = new MemoryStream();
+        long lineNumber = 0, lineLength = 0;
+        bool started = false, afterCr = false;
+        int read;
+        while ((read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var start = 0;
+            if (!started)
+            {
+                started = true;
+                if (read >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF)
+                {
+                    start = 3;
+                }
+            }
+
+            if (afterCr && start < read && buffer[start] == (byte)'\n')
+            {
+                start++;
+            }
+
+            afterCr = false;
+            while (start < read)
+            {
+                var span = buffer.AsSpan(start, read - start);
+                var end = span.IndexOfAny((byte)'\n', (byte)'\r');
+                var piece = end < 0 ? span : span[..end];
+                if (lineLength + piece.Length <= maxLineBytes)
+                {
+                    line.Write(piece);
+                }
+                else
+                {
+                    // Over the limit: keep only the first 64 KiB as evidence from here on.
+                    line.SetLength(Math.Min(line.Length, EvidenceBytes));
+                }
+
+                if (lineLength + piece.Length > maxLineBytes && line.Length < EvidenceBytes)
+                {
+                    line.Write(piece[..(int)Math.Min(piece.Length, EvidenceBytes - line.Length)]);
+                }
+
+                lineLength += piece.Length;
+                if (end < 0)
+                {
+                    break;
+                }
+
+                var isCarriageReturn = span[end] == (byte)'\r';
+                lineNumber++;
+                if (Finish(line, lineNumber, lineLength, maxLineBytes) is { } complete)
+                {
+                    yield return complete;
+                }
+
+                line.SetLength(0);
+                lineLength = 0;
+                start += end + 1;
+                if (isCarriageReturn)
+                {
+                    if (start < read)
+                    {
+                        if (buffer[start] == (byte)'\n')
+                        {
+                            start++;
+                        }
+                    }
+                    else
+                    {
+                        afterCr = true;
+                    }
+                }
+            }
+        }
+
+        if (lineLength > 0)
+        {
+            lineNumber++;
+            if (Finish(line, lineNumber, lineLength, maxLineBytes) is { } last)
+            {
+                yield return last;
+            }
+        }
+    }
+
+    private static JsonLine? Finish(MemoryStream line, long lineNumber, long lineLength, int maxLineBytes)
+    {
+        var bytes = line.GetBuffer().AsSpan(0, (int)line.Length);
+        var text = Encoding.UTF8.GetString(bytes);
+        if (lineLength > maxLineBytes)
+        {
+            return new JsonLine(lineNumber, text, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"line is {lineLength:N0} bytes long, longer than the {maxLineBytes / (1024 * 1024)} MiB a record may take; it was skipped unread"));
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(bytes) ? new JsonLine(lineNumber, text, null) : new JsonLine(lineNumber, text, NotUtf8(bytes, "line"));
+    }
+
+    /// <summary>Why a record with bytes that are not UTF-8 is rejected, naming the first bad byte.</summary>
+    public static string NotUtf8(ReadOnlySpan<byte> bytes, string what)
+    {
+        var chars = new char[bytes.Length];
+        System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out var valid, out _, replaceInvalidSequences: false);
+        return $"{what} is not valid UTF-8 (byte 0x{bytes[valid]:X2} at byte {valid + 1} of the {what}); save the file as UTF-8";
     }
 }

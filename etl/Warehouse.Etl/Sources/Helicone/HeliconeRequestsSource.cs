@@ -42,9 +42,15 @@ public sealed class HeliconeRequestsSource : TracePartFormat
             PropertyName(file.Settings.Option(Tool, "ToolErrorProperty") ?? "tool-error"),
             PropertyName(file.Settings.Option(Tool, "RetrievedDocsProperty") ?? "retrieved-docs"));
         using var stream = file.Open();
-        foreach (var (number, text) in Canonical.JsonLines.Read(stream, cancellationToken))
+        foreach (var (number, text, problem) in Canonical.JsonLines.ReadChecked(stream, Canonical.JsonLines.MaxLineBytes, cancellationToken))
         {
             Func<string> raw = () => text;
+            if (problem is not null)
+            {
+                yield return PartRecord.Reject(number, problem, raw);
+                continue;
+            }
+
             var (parts, reason) = Read(text, rules, options);
             if (parts is null)
             {

@@ -28,10 +28,16 @@ public sealed class LangSmithTraceRunsSource : TracePartFormat
     {
         var appUrl = file.Settings.Option(SourceName, "AppUrl") ?? LangSmithRunParts.DefaultAppUrl;
         using var stream = file.Open();
-        foreach (var line in Canonical.JsonLines.Read(stream, cancellationToken).Select(entry => (Number: entry.LineNumber, Text: entry.Line)))
+        foreach (var line in Canonical.JsonLines.ReadChecked(stream, Canonical.JsonLines.MaxLineBytes, cancellationToken))
         {
             var text = line.Text;
             Func<string> raw = () => text;
+            if (line.Problem is { } problem)
+            {
+                yield return PartRecord.Reject(line.Number, problem, raw);
+                continue;
+            }
+
             var (document, parseError) = LangSmithTraceValues.ParseLine(text);
             if (document is null)
             {

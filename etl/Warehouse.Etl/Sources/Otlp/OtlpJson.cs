@@ -11,6 +11,12 @@ namespace Warehouse.Sources.Otlp;
 /// </summary>
 internal static class OtlpJson
 {
+    /// <summary>
+    /// The longest export request line read: a collector batches spans into lines of a few MB, so
+    /// this is generous; a longer line is rejected unread instead of being held in memory.
+    /// </summary>
+    public const int MaxLineBytes = 64 * 1024 * 1024;
+
     /// <summary>An attribute list as (key, text) pairs; arrays and key-value lists become JSON text.</summary>
     public static List<KeyValuePair<string, string?>> Attributes(JsonElement owner)
     {
@@ -238,21 +244,24 @@ internal static class OtlpJson
         }
 
         using var lines = file.Open();
-        foreach (var (number, text) in Canonical.JsonLines.Read(lines, cancellationToken))
+        foreach (var (number, text, lineProblem) in Canonical.JsonLines.ReadChecked(lines, MaxLineBytes, cancellationToken))
         {
             JsonDocument? parsed = null;
-            string? problem = null;
-            try
+            var problem = lineProblem;
+            if (problem is null)
             {
-                parsed = JsonDocument.Parse(text);
-                if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+                try
                 {
-                    problem = "the line is not a JSON object";
+                    parsed = JsonDocument.Parse(text);
+                    if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+                    {
+                        problem = "the line is not a JSON object";
+                    }
                 }
-            }
-            catch (JsonException error)
-            {
-                problem = $"the line is not valid JSON, or is cut off ({error.Message})";
+                catch (JsonException error)
+                {
+                    problem = $"the line is not valid JSON, or is cut off ({error.Message})";
+                }
             }
 
             yield return (number, problem is null ? parsed : null, problem, () => text);
