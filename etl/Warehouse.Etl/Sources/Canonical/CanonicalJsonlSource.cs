@@ -82,7 +82,8 @@ public sealed class CanonicalJsonlSource : SourceFormat
 }
 
 /// <summary>A line of a JSON Lines stream: its 1-based number, its text, and why it cannot be read (then the text is evidence only).</summary>
-public readonly record struct JsonLine(long Number, string Text, string? Problem);
+/// <summary>One line as <see cref="JsonLines.ReadChecked"/> read it; <see cref="TooLong"/> when only its start was kept.</summary>
+public readonly record struct JsonLine(long Number, string Text, string? Problem, bool TooLong = false);
 
 /// <summary>Lines of a JSON Lines stream with their 1-based numbers, blank lines skipped.</summary>
 public static class JsonLines
@@ -93,18 +94,21 @@ public static class JsonLines
     /// <summary>How much of an over-long line is kept as the reject's evidence.</summary>
     private const int EvidenceBytes = 64 * 1024;
 
+    /// <summary>
+    /// Lines with their numbers, for readers that reject a record by its JSON alone: text that is not
+    /// UTF-8 comes with U+FFFD in place of the bad bytes, and a line longer than
+    /// <see cref="MaxLineBytes"/> fails the file with its line number instead of being held in memory.
+    /// </summary>
     public static IEnumerable<(long LineNumber, string Line)> Read(Stream stream, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        long lineNumber = 0;
-        while (reader.ReadLine() is { } line)
+        foreach (var line in ReadChecked(stream, MaxLineBytes, cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            lineNumber++;
-            if (!string.IsNullOrWhiteSpace(line))
+            if (line.TooLong)
             {
-                yield return (lineNumber, line);
+                throw new LoadException($"line {line.Number}: {line.Problem}");
             }
+
+            yield return (line.Number, line.Text);
         }
     }
 
@@ -210,7 +214,7 @@ public static class JsonLines
         if (lineLength > maxLineBytes)
         {
             return new JsonLine(lineNumber, text, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"line is {lineLength:N0} bytes long, longer than the {maxLineBytes / (1024 * 1024)} MiB a record may take; it was skipped unread"));
+                $"line is {lineLength:N0} bytes long, longer than the {maxLineBytes / (1024 * 1024)} MiB a record may take; it was skipped unread"), TooLong: true);
         }
 
         if (string.IsNullOrWhiteSpace(text))

@@ -42,7 +42,7 @@ public sealed class HeliconeRequestsSource : TracePartFormat
             PropertyName(file.Settings.Option(Tool, "ToolErrorProperty") ?? "tool-error"),
             PropertyName(file.Settings.Option(Tool, "RetrievedDocsProperty") ?? "retrieved-docs"));
         using var stream = file.Open();
-        foreach (var (number, text, problem) in Canonical.JsonLines.ReadChecked(stream, Canonical.JsonLines.MaxLineBytes, cancellationToken))
+        foreach (var (number, text, problem, _) in Canonical.JsonLines.ReadChecked(stream, Canonical.JsonLines.MaxLineBytes, cancellationToken))
         {
             Func<string> raw = () => text;
             if (problem is not null)

@@ -244,7 +244,7 @@ internal static class OtlpJson
         }
 
         using var lines = file.Open();
-        foreach (var (number, text, lineProblem) in Canonical.JsonLines.ReadChecked(lines, MaxLineBytes, cancellationToken))
+        foreach (var (number, text, lineProblem, _) in Canonical.JsonLines.ReadChecked(lines, MaxLineBytes, cancellationToken))
         {
             JsonDocument? parsed = null;
             var problem = lineProblem;
