@@ -31,6 +31,13 @@ public sealed class DuckDbEngine(string connectionString) : WarehouseEngine(Norm
 
     public override DbConnection CreateConnection() => new DuckDBConnection(ConnectionString);
 
+    // The database file's disk being full, or another process holding the file: not the input's fault.
+    public override bool IsTransient(DbException error) =>
+        base.IsTransient(error)
+        || error.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase)
+        || error.Message.Contains("disk is full", StringComparison.OrdinalIgnoreCase)
+        || LoaderLock.IsFileLocked(error);
+
     // DuckDB names parameters $name; the loader writes @name everywhere and rewrites here.
     public override string Sql(string sql) => AtParameter().Replace(sql, "$$$1");
 

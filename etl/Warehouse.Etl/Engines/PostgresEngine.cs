@@ -19,11 +19,13 @@ public sealed class PostgresEngine(string connectionString) : WarehouseEngine(co
     public override DbConnection CreateConnection() => new NpgsqlConnection(ConnectionString);
 
     // Besides what Npgsql calls transient (broken sockets, timeouts): the server shutting down or
-    // restarting (57P01-57P03), connection failures (08xxx) and too many connections (53300).
+    // restarting (57P01-57P03), connection failures (08xxx) and insufficient resources (53xxx: disk
+    // full, out of memory, too many connections). None of them is the file's fault: the file is
+    // retried, and left in the inbox when the retries run out, never quarantined.
     public override bool IsTransient(DbException error) =>
         base.IsTransient(error)
-        || error is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "53400" }
-        || error is PostgresException { SqlState: var state } && state.StartsWith("08", StringComparison.Ordinal);
+        || error is PostgresException { SqlState: "57P01" or "57P02" or "57P03" }
+        || error is PostgresException { SqlState: var state } && (state.StartsWith("08", StringComparison.Ordinal) || state.StartsWith("53", StringComparison.Ordinal));
 
     public override string TypeName(ColumnType type) => type switch
     {
