@@ -63,6 +63,7 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         root.Subcommands.Add(new DemoCommand(this).Build());
         root.Subcommands.Add(new CompareCommand(this).Build());
         root.Subcommands.Add(new DeltasCommand(this).Build());
+        root.Subcommands.Add(new GateCommand(this).Build());
         return root;
     }
 
