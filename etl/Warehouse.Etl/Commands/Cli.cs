@@ -64,6 +64,7 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         root.Subcommands.Add(new CompareCommand(this).Build());
         root.Subcommands.Add(new DeltasCommand(this).Build());
         root.Subcommands.Add(new GateCommand(this).Build());
+        root.Subcommands.Add(new LockCommand(this).Build());
         return root;
     }
 
