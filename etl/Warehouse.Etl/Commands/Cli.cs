@@ -34,7 +34,8 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
     public async Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
         var root = BuildRoot();
-        var parseResult = root.Parse(args);
+        // Values are taken literally: a lock, metric or path starting with '@' is not a response file.
+        var parseResult = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parseResult.Errors.Count > 0)
         {
             foreach (var parseError in parseResult.Errors)

@@ -131,6 +131,16 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_value_starting_with_an_at_sign_is_taken_literally_not_as_a_response_file()
+    {
+        var (exitCode, output, error) = await RunAsync("query", "@select-this", "--connection", Database);
+
+        // The SQL text reaches the database as given (and fails there), instead of "response file not found".
+        Assert.Equal(ExitCodes.UsageError, exitCode);
+        Assert.DoesNotContain("Response file", error + output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Query_prints_table_csv_and_json()
     {
         const string sql = "select 1 as n, 'a, \"b\"' as text_value, cast(null as varchar) as empty_value, 2.5 as score";
