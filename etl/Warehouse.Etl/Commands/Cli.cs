@@ -66,6 +66,7 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         root.Subcommands.Add(new DeltasCommand(this).Build());
         root.Subcommands.Add(new GateCommand(this).Build());
         root.Subcommands.Add(new LockCommand(this).Build());
+        root.Subcommands.Add(new SeedCommand(this).Build());
         return root;
     }
 
