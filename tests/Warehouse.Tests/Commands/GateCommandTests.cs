@@ -308,6 +308,47 @@ public sealed class GateCommandTests : IDisposable
         Assert.True(offline.ExitCode == ExitCodes.Success, offline.Output + offline.Error);
     }
 
+    /// <summary>
+    /// The acceptance case on the demo's realistic data: a lock on a case refund-v4 broke
+    /// and the online regressions fail the gate together, both named, the lock in the JUnit file;
+    /// an identical twin of refund-v3 (two windows of the same version) passes with the lock checked.
+    /// </summary>
+    [Fact]
+    public async Task On_the_demo_a_broken_lock_and_a_regressed_slice_fail_the_gate_together_and_an_identical_twin_passes()
+    {
+        var folder = Path.Combine(_files.Folder, "demo");
+        var files = DemoDataGenerator.Generate(folder, traces: 10000, evalCases: 150);
+        await RunOkAsync("load", files.TraceFile, files.EvalFile, files.LateFeedbackFile);
+        await AddComparisonAsync(DemoStory.ComparisonName, DemoDataGenerator.BaselinePromptVersion, DemoDataGenerator.CandidatePromptVersion);
+        await RunOkAsync("compare", "add", "--name", "twin", "--key", "prompt_version",
+            "--baseline", "refund-v3", "--candidate", "refund-v3",
+            "--baseline-from", "2026-11-01", "--baseline-to", "2026-11-08",
+            "--candidate-from", "2026-11-08", "--candidate-to", "2026-11-15");
+        // A case refund-v3 passed and refund-v4 failed: the fixed bug that came back.
+        var (_, broken, _) = await RunAsync("query",
+            "select v3.case_id from quality.eval_records as v3 inner join quality.eval_records as v4 "
+            + "on v4.case_id = v3.case_id and v4.metric = v3.metric and v4.prompt_version = 'refund-v4' "
+            + "where v3.prompt_version = 'refund-v3' and v3.metric = 'correctness' and v3.is_passed and not v4.is_passed "
+            + "order by v3.case_id limit 1", "--format", "csv");
+        var caseId = broken.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1].Trim();
+        await RunOkAsync("lock", "add", "--name", "refund-came-back", "--dataset", DemoDataGenerator.DatasetId, "--case", caseId,
+            "--metric", "correctness", "--incident", "https://tracker.example.com/INC-7");
+        var junit = Path.Combine(_files.Folder, "gate.xml");
+
+        var failed = await RunAsync("gate", "--comparison", DemoStory.ComparisonName, "--junit", junit);
+        var twin = await RunAsync("gate", "--comparison", "twin");
+
+        Assert.True(failed.ExitCode == ExitCodes.Failure, failed.Output + failed.Error);
+        Assert.Contains("refund-came-back", failed.Output);
+        Assert.Contains("complaint_rate", failed.Output);
+        Assert.StartsWith("gate: FAILED (1 locks failed, 0 missing, ", LastLine(failed.Output));
+        var lockCase = XDocument.Load(junit).Descendants("testcase").Single(testcase => (string?)testcase.Attribute("name") == "refund-came-back");
+        Assert.NotNull(lockCase.Element("failure"));
+        Assert.True(twin.ExitCode == ExitCodes.Success, twin.Output + twin.Error);
+        Assert.Equal("gate: PASSED (0 locks failed, 0 missing, 0 slices regressed)", LastLine(twin.Output));
+        Assert.Contains("refund-came-back", twin.Output);
+    }
+
     [Fact]
     public async Task A_regressed_slice_fails_the_gate_and_is_named_with_its_numbers()
     {
