@@ -438,14 +438,9 @@ public sealed class HeliconeRequestsSource : TracePartFormat
             return null;
         }
 
-        var trimmed = text.Trim();
-        if (trimmed.Length >= 10 && char.IsAsciiDigit(trimmed[0]) && trimmed[4] == '-'
-            && DateTime.TryParse(trimmed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-        {
-            return DateTime.SpecifyKind(value, DateTimeKind.Utc);
-        }
-
-        throw new BadValueException($"{name} '{Shorten(trimmed)}' is not a timestamp");
+        return TraceTime.TryParse(text, out var value)
+            ? value
+            : throw new BadValueException($"{name} '{Shorten(text.Trim())}' is not a timestamp");
     }
 
     private static string Shorten(string text) => text.Length <= 60 ? text : string.Concat(text.AsSpan(0, 57), "...");

@@ -105,15 +105,9 @@ internal static class LangSmithTraceValues
             return null;
         }
 
-        var trimmed = text.Trim();
-        // A date first: DateTime parsing alone would take "3/6" or "June" for a date.
-        if (trimmed.Length >= 10 && char.IsAsciiDigit(trimmed[0]) && trimmed[4] == '-'
-            && DateTime.TryParse(trimmed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-        {
-            return DateTime.SpecifyKind(value, DateTimeKind.Utc);
-        }
-
-        throw new BadValueException($"{name} '{Shorten(trimmed)}' is not a timestamp");
+        return Warehouse.Traces.TraceTime.TryParse(text, out var value)
+            ? value
+            : throw new BadValueException($"{name} '{Shorten(text.Trim())}' is not a timestamp");
     }
 
     /// <summary>A JSON line as a document, or why it is not JSON.</summary>

@@ -153,9 +153,9 @@ internal static class LangfuseValues
                     return null;
                 }
 
-                if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var parsed))
+                if (Traces.TraceTime.TryParse(text, out var parsed))
                 {
-                    return DateTime.SpecifyKind(parsed, DateTimeKind.Utc);
+                    return parsed;
                 }
 
                 throw new LangfuseRecordException($"{what} '{Shorten(text)}' is not a timestamp");

@@ -294,11 +294,9 @@ internal static partial class TraceJson
             return null;
         }
 
-        var trimmed = LongFraction().Replace(text.Trim(), match => match.Groups[1].Value);
-        if (DateTime.TryParse(trimmed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
-            && trimmed.Length >= 10 && char.IsDigit(trimmed[0]))
+        if (Traces.TraceTime.TryParse(text, out var parsed))
         {
-            return DateTime.SpecifyKind(parsed, DateTimeKind.Utc);
+            return parsed;
         }
 
         throw new RecordProblem($"{field} '{Shorten(text)}' is not a timestamp");
@@ -378,8 +376,6 @@ internal static partial class TraceJson
     private static string Shorten(string text) => text.Length <= 60 ? text : string.Concat(text.AsSpan(0, 57), "...");
 
     /// <summary>Fractional seconds past 7 digits (Java's nanoseconds), which .NET does not parse.</summary>
-    [GeneratedRegex(@"(\.\d{7})\d+")]
-    private static partial Regex LongFraction();
 
     /// <summary>
     /// Flattens a value to dotted names with JSON values: objects by property, arrays that hold
