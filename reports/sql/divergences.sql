@@ -1,0 +1,45 @@
+-- Report section "divergences": where offline and online evidence contradict each other.
+-- Grain: one row per comparison × slice whose sides disagree (the view's grain); the offline
+-- win / online loss rows, the ones that ship a regression, come first.
+select
+    comparison_name,
+    compare_key,
+    baseline,
+    candidate,
+    divergence_type,
+    slice_level,
+    feature,
+    intent,
+    language,
+    customer_tier,
+    output_format,
+    context_band,
+    offline_metric,
+    offline_value_baseline,
+    offline_value_candidate,
+    offline_delta,
+    offline_ci_low,
+    offline_ci_high,
+    offline_p_adjusted,
+    offline_verdict,
+    online_metric,
+    online_value_baseline,
+    online_value_candidate,
+    online_delta,
+    online_ci_low,
+    online_ci_high,
+    online_p_adjusted,
+    online_verdict
+from quality.divergences
+order by
+    comparison_name,
+    case divergence_type when 'offline_win_online_loss' then 0 else 1 end,
+    case when online_p_adjusted is null then 1 else 0 end,
+    online_p_adjusted,
+    slice_level,
+    feature,
+    intent,
+    language,
+    customer_tier,
+    output_format,
+    context_band;

@@ -1,0 +1,45 @@
+-- Report section "forest plot": every per-slice delta with its 95 % interval, offline and online.
+-- Grain: one row per comparison × side × metric × slice (the view's own grain). The report draws,
+-- per comparison, the main offline metric and complaint_rate (plus any other metric that
+-- regressed) for the overall row and every slice where a side regressed or improved.
+select
+    comparison_name,
+    compare_key,
+    baseline,
+    candidate,
+    side,
+    metric,
+    higher_is_better,
+    slice_level,
+    feature,
+    intent,
+    language,
+    customer_tier,
+    output_format,
+    context_band,
+    n_baseline,
+    n_candidate,
+    n_pairs,
+    value_baseline,
+    value_candidate,
+    delta,
+    ci_low,
+    ci_high,
+    statistical_test,
+    p_value,
+    p_adjusted,
+    cases_regressed,
+    cases_improved,
+    verdict
+from quality.slice_deltas
+order by
+    comparison_name,
+    side,
+    metric,
+    slice_level,
+    feature,
+    intent,
+    language,
+    customer_tier,
+    output_format,
+    context_band;
