@@ -20,6 +20,7 @@ RUN dotnet restore etl/Warehouse.Etl/Warehouse.Etl.csproj
 # The migrations and views are embedded resources of the console (../../db/**/*.sql).
 COPY db/ db/
 COPY reports/sql/ reports/sql/
+COPY reports/assets/ reports/assets/
 COPY etl/Warehouse.Etl/ etl/Warehouse.Etl/
 # bin/ and obj/ from a developer's checkout hold paths of their machine: drop them (the
 # .dockerignore keeps them out of the context too) and publish from the restored packages.

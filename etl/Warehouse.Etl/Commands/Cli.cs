@@ -67,6 +67,7 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         root.Subcommands.Add(new GateCommand(this).Build());
         root.Subcommands.Add(new LockCommand(this).Build());
         root.Subcommands.Add(new SeedCommand(this).Build());
+        root.Subcommands.Add(new ReportCommand(this).Build());
         return root;
     }
 
