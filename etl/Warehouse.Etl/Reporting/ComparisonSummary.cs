@@ -109,6 +109,8 @@ public sealed class ComparisonSummary
             .ThenBy(delta => delta.PAdjusted ?? 1)
             .ThenBy(delta => delta.Side, StringComparer.Ordinal)
             .ThenBy(delta => delta.Metric, StringComparer.Ordinal)
+            .ThenBy(delta => delta.Slice.LevelRank)
+            .ThenBy(delta => delta.Slice.Display, StringComparer.Ordinal)
             .ToList();
 
     /// <summary>

@@ -450,7 +450,12 @@ public sealed class HtmlReport(ReportData data)
         {
             _html.Append("<table data-table=\"coverage-gaps\">\n<thead><tr><th>rank</th><th>slice level</th><th>slice</th><th>traces</th><th>complaints</th>")
                 .Append("<th>complaint rate</th><th>eval cases</th></tr></thead>\n<tbody>\n");
-            foreach (var row in data.CoverageGaps.Take(MaxCoverageGaps))
+            // Equal ranks (equal complaint counts) in one order on every engine, whatever its collation.
+            var gaps = data.CoverageGaps
+                .OrderBy(row => row.Count("complaint_rank") ?? long.MaxValue)
+                .ThenBy(row => SliceKey.From(row).LevelRank)
+                .ThenBy(row => SliceKey.From(row).Display, StringComparer.Ordinal);
+            foreach (var row in gaps.Take(MaxCoverageGaps))
             {
                 _html.Append("<tr>").Append(NumberCell(Count(row.Count("complaint_rank")))).Append(Cell(row.Label("slice_level")))
                     .Append(Cell(SliceKey.From(row).Display)).Append(NumberCell(Count(row.Count("n_traces")))).Append(NumberCell(Count(row.Count("n_complaints"))))
