@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Text;
 using Warehouse.Demo;
 using Warehouse.Loading;
+using Warehouse.Reporting;
 
 namespace Warehouse.Commands;
 
@@ -51,11 +53,23 @@ public sealed class DemoCommand(Cli cli)
             }
 
             await DemoStory.RegisterComparisonAsync(engine, cancellationToken);
+            await DemoStory.RegisterLocksAsync(engine, cancellationToken);
             await DemoStory.PrintAsync(engine, cli.Output, cancellationToken);
+
+            // The same story for people who would rather look than read.
+            var reportPath = Path.Combine(folder, "report.html");
+            await using (var connection = await engine.OpenAsync(cancellationToken))
+            {
+                var data = await ReportData.ReadAsync(connection, engine.Name, comparisonName: null, cancellationToken);
+                await File.WriteAllTextAsync(reportPath, new HtmlReport(data).Render(), new UTF8Encoding(false), cancellationToken);
+            }
+
             await cli.Output.WriteLineAsync();
-            await cli.Output.WriteLineAsync($"The warehouse is {engine.DisplayConnection}; comparison '{DemoStory.ComparisonName}' is registered. Try:");
+            await cli.Output.WriteLineAsync($"The report: {reportPath} (open it in a browser; `warehouse report --out FILE.html` writes it again).");
+            await cli.Output.WriteLineAsync($"The warehouse is {engine.DisplayConnection}; comparison '{DemoStory.ComparisonName}' and three locks are registered. Try:");
             await cli.Output.WriteLineAsync($"  warehouse deltas --comparison {DemoStory.ComparisonName}");
             await cli.Output.WriteLineAsync("  warehouse query \"select * from quality.divergences\" --format csv");
+            await cli.Output.WriteLineAsync($"  warehouse gate --comparison {DemoStory.ComparisonName}");
             await cli.Output.WriteLineAsync("(warehouse is `dotnet run --project etl/Warehouse.Etl --` from the repository, or the published binary)");
             return ExitCodes.Success;
         });

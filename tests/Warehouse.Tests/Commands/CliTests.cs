@@ -248,7 +248,9 @@ public sealed class CliTests : IDisposable
         var evals = await RunAsync("query", "select count(*) from quality.eval_records", "--format", "csv", "--connection", Database);
 
         Assert.True(exitCode == 0, error);
-        Assert.Contains("comparison 'refund-v3-to-v4' is registered", output);
+        Assert.Contains("comparison 'refund-v3-to-v4' and three locks are registered", output);
+        Assert.Contains("refund-window-misquoted", output);
+        Assert.True(File.Exists(Path.Combine(demoFolder, "report.html")), "the demo writes its report");
         Assert.Contains("0 rejected", output);
         Assert.Contains("regressed", output);
         Assert.Contains("improved", output);
