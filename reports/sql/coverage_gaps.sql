@@ -16,4 +16,12 @@ select
     n_eval_cases
 from quality.coverage_gaps
 order by
-    complaint_rank;
+    complaint_rank,
+    n_traces desc,
+    slice_level,
+    feature,
+    intent,
+    language,
+    customer_tier,
+    output_format,
+    context_band;

@@ -1,6 +1,8 @@
 -- Report section "trend" (online): the production rates per version of each comparison's key, per day.
 -- Grain: one row per comparison × version × started_date. version is the value of the
 -- comparison's compare_key, so every version seen in production shows, not only the two compared.
+-- Rates are over all traces of the day; mean latency and cost weight each trace_slices row's mean
+-- (over its traces that report the value) by the row's traces.
 with
 
 comparisons as (
@@ -28,7 +30,7 @@ versioned as (
         trace_slices.n_json_parse_failures,
         trace_slices.n_tool_parse_failures,
         trace_slices.mean_latency_ms,
-        trace_slices.total_cost_usd
+        trace_slices.mean_cost_usd
     from comparisons
     cross join trace_slices
 ),
@@ -44,8 +46,8 @@ final as (
         cast(sum(n_errors) as double precision) / sum(n_traces) as error_rate,
         cast(sum(n_json_parse_failures) as double precision) / sum(n_traces) as json_parse_failure_rate,
         cast(sum(n_tool_parse_failures) as double precision) / sum(n_traces) as tool_parse_failure_rate,
-        sum(mean_latency_ms * n_traces) / sum(n_traces) as mean_latency_ms,
-        sum(total_cost_usd) / sum(n_traces) as mean_cost_usd
+        sum(mean_latency_ms * n_traces) / nullif(sum(case when mean_latency_ms is null then 0 else n_traces end), 0) as mean_latency_ms,
+        sum(mean_cost_usd * n_traces) / nullif(sum(case when mean_cost_usd is null then 0 else n_traces end), 0) as mean_cost_usd
     from versioned
     group by
         comparison_name,

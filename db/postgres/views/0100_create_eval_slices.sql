@@ -1,6 +1,7 @@
 -- quality.eval_slices: offline results aggregated for dashboards and trend charts.
 -- Grain: one row per evaluated_date × source × version keys × dataset × judge × slice labels × metric.
 -- Rates and scores are fractions in 0..1; pass_rate counts only records whose tool said pass or fail.
+-- evaluated_date is the UTC day: a timestamptz cast to date would follow the session's time zone.
 drop view if exists quality.eval_slices cascade;
 
 create view quality.eval_slices as
@@ -12,7 +13,7 @@ eval_records as (
 
 final as (
     select
-        cast(evaluated_at as date) as evaluated_date,
+        cast(evaluated_at at time zone 'UTC' as date) as evaluated_date,
         source,
         model_version,
         prompt_version,
@@ -40,7 +41,7 @@ final as (
         sum(cost_usd) as total_cost_usd
     from eval_records
     group by
-        cast(evaluated_at as date),
+        cast(evaluated_at at time zone 'UTC' as date),
         source,
         model_version,
         prompt_version,

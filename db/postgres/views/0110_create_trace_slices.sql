@@ -1,6 +1,7 @@
 -- quality.trace_slices: production traffic aggregated for dashboards and trend charts.
 -- Grain: one row per started_date × source × version keys × slice labels.
 -- Rates are fractions in 0..1 of all traces in the row; latency in milliseconds, cost in USD.
+-- started_date is the UTC day: a timestamptz cast to date would follow the session's time zone.
 drop view if exists quality.trace_slices cascade;
 
 create view quality.trace_slices as
@@ -12,7 +13,7 @@ trace_summaries as (
 
 final as (
     select
-        cast(started_at as date) as started_date,
+        cast(started_at at time zone 'UTC' as date) as started_date,
         source,
         model_version,
         prompt_version,
@@ -45,7 +46,7 @@ final as (
         cast(sum(output_tokens) as bigint) as total_output_tokens
     from trace_summaries
     group by
-        cast(started_at as date),
+        cast(started_at at time zone 'UTC' as date),
         source,
         model_version,
         prompt_version,
