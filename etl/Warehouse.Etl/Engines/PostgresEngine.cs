@@ -44,6 +44,11 @@ public sealed class PostgresEngine(string connectionString) : WarehouseEngine(co
     public override string CreateStagingSql(string stagingName, IEnumerable<(string Name, ColumnType Type)> columns) =>
         $"create temp table {stagingName} ({ColumnList(columns, TypeName)}) on commit drop";
 
+    // A temp table is never analyzed by autovacuum: without statistics the planner would scan it
+    // whole for every range.
+    public override string? IndexStagingSql(string stagingName, string column) =>
+        $"create index on {stagingName} ({column}); analyze {stagingName}";
+
     public override IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
         IReadOnlyList<(string Name, ColumnType Type)> columns) =>
         new PostgresRowWriter((NpgsqlConnection)connection, stagingName, columns);

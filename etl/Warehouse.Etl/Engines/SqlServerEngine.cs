@@ -39,6 +39,9 @@ public sealed class SqlServerEngine(string connectionString) : WarehouseEngine(c
     public override string CreateStagingSql(string stagingName, IEnumerable<(string Name, ColumnType Type)> columns) =>
         $"create table {stagingName} ({ColumnList(columns, TypeName)})";
 
+    public override string? IndexStagingSql(string stagingName, string column) =>
+        $"create clustered index ix_{stagingName.TrimStart('#')}__{column} on {stagingName} ({column})";
+
     public override IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
         IReadOnlyList<(string Name, ColumnType Type)> columns) =>
         new SqlServerRowWriter((SqlConnection)connection, (SqlTransaction)transaction, stagingName, columns);

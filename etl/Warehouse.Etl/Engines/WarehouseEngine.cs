@@ -78,6 +78,13 @@ public abstract partial class WarehouseEngine(string connectionString)
     public abstract IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
         IReadOnlyList<(string Name, ColumnType Type)> columns);
 
+    /// <summary>
+    /// Makes reads of a staging table by ranges of one column cheap, after it was filled in that
+    /// column's order. DuckDB needs nothing: its zone maps of a table written in order already skip
+    /// every row group outside the range. The server engines get an index.
+    /// </summary>
+    public virtual string? IndexStagingSql(string stagingName, string column) => null;
+
     /// <summary>An insert of one row that hands back the generated key column.</summary>
     public abstract string InsertReturning(string table, string columns, string values, string keyColumn);
 

@@ -45,15 +45,11 @@ public sealed partial class Loader
         await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
         await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
 
-        // The traces this file touched, read before the parts are merged (the staging table names them all).
-        var touched = (await connection.QueryAsync<string>(
-                new CommandDefinition($"select distinct trace_id from {partStaging}", transaction: transaction, cancellationToken: cancellationToken)))
-            .ToList();
         await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(partStaging, TableSchema.TraceParts), cancellationToken);
         await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
 
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
-        var (rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, touched, summaryStaging, cancellationToken);
+        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, partStaging, summaryStaging, cancellationToken);
         await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         var summaries = TableSchema.TraceSummaries;
         var updated = await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(summaryStaging, summaries), cancellationToken);
@@ -62,7 +58,7 @@ public sealed partial class Loader
         rejected += rollupRejects;
         var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
 
-        var counts = new TraceRollupCounts(touched.Count, rolledUp, waiting, rollupRejects);
+        var counts = new TraceRollupCounts(touched, rolledUp, waiting, rollupRejects);
         var message = rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null;
         return new FileLoadResult(filePath, status, batchId, format.Name, summaries.QualifiedName, read, accepted, rejected, inserted, updated,
             message, batch.FirstRejects, counts);
@@ -125,30 +121,49 @@ public sealed partial class Loader
     }
 
     /// <summary>
-    /// Rolls every touched trace up from all of its stored parts into a staging table of trace
-    /// rows, a chunk of traces at a time (the chunk's ids go to a staging table the parts are
-    /// joined with, so keys compare the engine's way). A trace with only feedback so far waits.
+    /// Rolls every trace the file touched up from all of its stored parts (whichever file brought
+    /// them) into a staging table of trace rows. The touched traces' parts are first copied once,
+    /// numbered by trace in trace order, into a staging table written in that order; then they are
+    /// read back a chunk of traces at a time by range of that number. One pass over etl.trace_parts
+    /// instead of one join per chunk (which, on DuckDB, scanned the whole table every time), and
+    /// memory bounded by one chunk's parts. A trace with only feedback so far waits.
     /// </summary>
-    private async Task<(long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbTransaction transaction,
-        IReadOnlyList<string> touched, string staging, CancellationToken cancellationToken)
+    private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbTransaction transaction,
+        string partStaging, string staging, CancellationToken cancellationToken)
     {
         var connection = batch.Connection;
         var summaries = TableSchema.TraceSummaries;
         var columns = StagingColumns(summaries);
         var width = summaries.Columns.Count;
-        var chunkTable = engine.StagingName($"stage_trace_chunk_{batch.BatchId}");
         await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, columns), cancellationToken);
-        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(chunkTable, [("trace_id", ColumnType.Text)]), cancellationToken);
+
+        var ordered = engine.StagingName($"stage_trace_rollup_{batch.BatchId}");
+        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(ordered,
+            [("trace_seq", ColumnType.BigInt), ("trace_id", ColumnType.Text), ("part_id", ColumnType.Text), ("body", ColumnType.Text)]), cancellationToken);
+        // Rejected lines sit in the part staging table with no trace id; they touch no trace.
+        await batch.Connection.ExecuteAsync(new CommandDefinition(engine.Sql(
+                $"insert into {ordered} (trace_seq, trace_id, part_id, body) "
+                + "select dense_rank() over (order by p.trace_id) as trace_seq, p.trace_id, p.part_id, p.body "
+                + "from etl.trace_parts as p "
+                + $"where p.source = @source and p.trace_id in (select s.trace_id from {partStaging} as s where s.trace_id is not null) "
+                + "order by trace_seq"),
+            new { source = batch.Format.SourceName }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        if (engine.IndexStagingSql(ordered, "trace_seq") is { } index)
+        {
+            await ExecuteAsync(connection, transaction, index, cancellationToken);
+        }
+
+        var touched = await batch.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            $"select max(trace_seq) from {ordered}", transaction: transaction, cancellationToken: cancellationToken)) ?? 0;
 
         var builder = new RecordBuilder(summaries);
         long rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
-        foreach (var chunk in touched.Chunk(RollupChunk))
+        for (long low = 0; low < touched; low += RollupChunk)
         {
-            var parts = await StoredPartsAsync(batch, transaction, chunkTable, chunk, cancellationToken);
+            var parts = await StoredPartsAsync(batch, transaction, ordered, low, low + RollupChunk, cancellationToken);
             await using var rows = engine.OpenRowWriter(connection, transaction, staging, columns);
-            foreach (var traceId in chunk)
+            foreach (var (traceId, traceParts) in parts)
             {
-                var traceParts = parts.GetValueOrDefault(traceId) ?? [];
                 traceParts.Sort((left, right) => string.CompareOrdinal(left.PartId, right.PartId));
                 var record = TraceRollup.Build(batch.Format.SourceName, traceId, traceParts, batch.Rules);
                 if (record is null)
@@ -182,30 +197,19 @@ public sealed partial class Loader
             await rows.CompleteAsync(cancellationToken);
         }
 
-        return (rolledUp, waiting, rejected);
+        return (touched, rolledUp, waiting, rejected);
     }
 
-    /// <summary>All stored parts of a chunk of traces, by trace id.</summary>
-    private async Task<Dictionary<string, List<TracePart>>> StoredPartsAsync(TraceBatch batch, DbTransaction transaction, string chunkTable,
-        IReadOnlyList<string> chunk, CancellationToken cancellationToken)
+    /// <summary>The stored parts of the traces numbered (low, high] in the roll-up table, by trace id, in trace order.</summary>
+    private async Task<List<(string TraceId, List<TracePart> Parts)>> StoredPartsAsync(TraceBatch batch, DbTransaction transaction, string ordered,
+        long low, long high, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(batch.Connection, transaction, $"delete from {chunkTable}", cancellationToken);
-        await using (var ids = engine.OpenRowWriter(batch.Connection, transaction, chunkTable, [("trace_id", ColumnType.Text)]))
-        {
-            foreach (var id in chunk)
-            {
-                await ids.WriteAsync([id], cancellationToken);
-            }
-
-            await ids.CompleteAsync(cancellationToken);
-        }
-
         var parts = new Dictionary<string, List<TracePart>>(StringComparer.Ordinal);
-        var stored = await batch.Connection.QueryAsync<(string TraceId, string PartId, string Body)>(new CommandDefinition(engine.Sql(
-                "select p.trace_id, p.part_id, p.body from etl.trace_parts as p "
-                + $"inner join {chunkTable} as c on c.trace_id = p.trace_id where p.source = @source"),
-            new { source = batch.Format.SourceName }, transaction, cancellationToken: cancellationToken));
-        foreach (var (traceId, partId, body) in stored)
+        var order = new List<(string TraceId, List<TracePart> Parts)>();
+        var stored = await batch.Connection.QueryAsync<(long TraceSeq, string TraceId, string PartId, string Body)>(new CommandDefinition(engine.Sql(
+                $"select trace_seq, trace_id, part_id, body from {ordered} where trace_seq > @low and trace_seq <= @high"),
+            new { low, high }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        foreach (var (_, traceId, partId, body) in stored.OrderBy(row => row.TraceSeq))
         {
             var part = JsonSerializer.Deserialize<TracePart>(body, PartJson)!;
             part.TraceId = traceId;
@@ -213,12 +217,13 @@ public sealed partial class Loader
             if (!parts.TryGetValue(traceId, out var list))
             {
                 parts[traceId] = list = [];
+                order.Add((traceId, list));
             }
 
             list.Add(part);
         }
 
-        return parts;
+        return order;
     }
 
     /// <summary>What the database would refuse in a part, said before it gets there.</summary>
