@@ -120,6 +120,23 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
     public WarehouseSettings Settings(ParseResult parseResult) =>
         WarehouseSettings.Resolve(parseResult.GetValue(_engine), parseResult.GetValue(_connection), Configuration);
 
+    /// <summary>
+    /// The engine a loader (load, watch) writes through. On DuckDB it caps DuckDB's own memory
+    /// (DuckDb:LoaderMemoryLimit, default <see cref="DuckDbEngine.DefaultLoaderMemoryLimit"/>): DuckDB
+    /// otherwise takes up to 80 % of the machine for a large file, which a scheduled loader on a shared
+    /// host must not; beyond the limit it spills to the database's .tmp folder.
+    /// </summary>
+    public WarehouseEngine CreateLoaderEngine(ParseResult parseResult)
+    {
+        var engine = Settings(parseResult).CreateEngine();
+        if (engine is DuckDbEngine duckDb)
+        {
+            duckDb.MemoryLimit = DuckDbEngine.ValidMemoryLimit(Configuration["DuckDb:LoaderMemoryLimit"] ?? DuckDbEngine.DefaultLoaderMemoryLimit);
+        }
+
+        return engine;
+    }
+
     /// <summary>The engine, with its schema brought up to date ("every command migrates first if behind").</summary>
     public WarehouseEngine OpenWarehouse(ParseResult parseResult, out MigrationResult migration)
     {

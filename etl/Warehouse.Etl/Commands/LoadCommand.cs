@@ -45,7 +45,7 @@ public sealed class LoadCommand(Cli cli)
         return cli.Define(command, async (parseResult, cancellationToken) =>
         {
             // One loader at a time per database: the lock is taken before the schema is touched.
-            var engine = cli.Settings(parseResult).CreateEngine();
+            var engine = cli.CreateLoaderEngine(parseResult);
             await using var held = await WatchCommand.TakeLoaderLockAsync(cli, engine, parseResult.GetValue(wait), cancellationToken);
             if (held is null)
             {

@@ -69,7 +69,7 @@ public sealed class WatchCommand(Cli cli)
                 return ExitCodes.UsageError;
             }
 
-            var engine = cli.Settings(parseResult).CreateEngine();
+            var engine = cli.CreateLoaderEngine(parseResult);
             await using var reporter = LoadReporter.Create(cli, parseResult, json);
             var options = new PassOptions(reporter, folders, TimeSpan.FromSeconds(Math.Max(0, parseResult.GetValue(wait))),
                 TimeSpan.FromSeconds(Math.Max(0, parseResult.GetValue(settle))));

@@ -48,6 +48,7 @@ public abstract partial class WarehouseEngine(string connectionString)
         try
         {
             await connection.OpenAsync(cancellationToken);
+            await OnOpenedAsync(connection, cancellationToken);
             return connection;
         }
         catch
@@ -56,6 +57,12 @@ public abstract partial class WarehouseEngine(string connectionString)
             throw;
         }
     }
+
+    /// <summary>What the user can do about a failed load, when the engine knows (appended to the message).</summary>
+    public virtual string? FailureHint(Exception error) => null;
+
+    /// <summary>Session settings an engine applies to every connection it opens.</summary>
+    protected virtual Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// True for errors that say the database went away or is briefly unavailable (a restart, a

@@ -196,6 +196,11 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         catch (Exception error) when (error is not OperationCanceledException)
         {
             var message = error is LoadException ? error.Message : $"{filePath}: {error.Message}";
+            if (engine.FailureHint(error) is { } hint)
+            {
+                message += "\n" + hint;
+            }
+
             message = ConnectionStrings.Scrub(message, engine.ConnectionString);
             await FinishFailedAsync(connection, batchId, message);
             return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, source.Format.Name, source.Schema.QualifiedName, Message: message);

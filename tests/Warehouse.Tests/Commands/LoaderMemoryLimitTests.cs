@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Configuration;
+using Warehouse.Commands;
+using Warehouse.Engines;
+using Warehouse.Tests.Support;
+
+namespace Warehouse.Tests.Commands;
+
+/// <summary>
+/// The loader caps DuckDB's own memory (DuckDb:LoaderMemoryLimit): DuckDB otherwise takes up to 80 % of
+/// the machine for a large file. The cap reaches every connection the loader opens, a memory_limit in
+/// the user's connection string wins, a malformed value is a usage error, and an out-of-memory
+/// failure names the setting to raise.
+/// </summary>
+public sealed class LoaderMemoryLimitTests : IDisposable
+{
+    private readonly CanonicalFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private string Database => Path.Combine(_files.Folder, "warehouse.duckdb");
+
+    private static async Task<string> MemoryLimitAsync(WarehouseEngine engine)
+    {
+        await using var connection = await engine.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "select current_setting('memory_limit')";
+        return (string)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+    }
+
+    [Fact]
+    public async Task Loader_engine_caps_DuckDB_memory_by_default_and_the_setting_changes_it()
+    {
+        var defaults = new DuckDbEngine(Database) { MemoryLimit = DuckDbEngine.ValidMemoryLimit(DuckDbEngine.DefaultLoaderMemoryLimit) };
+        var raised = new DuckDbEngine(Path.Combine(_files.Folder, "other.duckdb")) { MemoryLimit = DuckDbEngine.ValidMemoryLimit("1GB") };
+
+        Assert.Equal("183.1 MiB", await MemoryLimitAsync(defaults));
+        Assert.Equal("953.6 MiB", await MemoryLimitAsync(raised));
+    }
+
+    [Fact]
+    public async Task Loader_engine_leaves_a_memory_limit_in_the_connection_string_alone()
+    {
+        var engine = new DuckDbEngine($"Data Source={Database};memory_limit=300MB") { MemoryLimit = "192MB" };
+
+        Assert.Equal("286.1 MiB", await MemoryLimitAsync(engine));
+    }
+
+    [Theory]
+    [InlineData("lots")]
+    [InlineData("192")]
+    [InlineData("1GB; drop table x")]
+    public async Task Load_refuses_a_malformed_memory_limit(string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["DuckDb:LoaderMemoryLimit"] = value }).Build();
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var exitCode = await new Cli(output, error, configuration)
+            .InvokeAsync(["load", _files.TraceJsonl("traces.jsonl", 3), "--connection", Database], TestContext.Current.CancellationToken);
+
+        Assert.Equal(ExitCodes.UsageError, exitCode);
+        Assert.Contains("DuckDb:LoaderMemoryLimit", error.ToString());
+        Assert.False(File.Exists(Database));
+    }
+
+    [Fact]
+    public void Out_of_memory_failures_name_the_setting_to_raise()
+    {
+        var engine = new DuckDbEngine(Database) { MemoryLimit = "192MB" };
+
+        var hint = engine.FailureHint(new InvalidOperationException("TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB"));
+
+        Assert.NotNull(hint);
+        Assert.Contains("192MB", hint);
+        Assert.Contains("WAREHOUSE_DUCKDB__LOADERMEMORYLIMIT", hint);
+        Assert.Null(engine.FailureHint(new InvalidOperationException("Constraint Error: duplicate key")));
+        Assert.Null(new DuckDbEngine(Database).FailureHint(new InvalidOperationException("Out of Memory Error")));
+    }
+}
