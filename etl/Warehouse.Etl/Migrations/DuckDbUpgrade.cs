@@ -37,9 +37,13 @@ public static class DuckDbUpgrade
 public sealed class DuckDbConnectionManager(string connectionString)
     : DatabaseConnectionManager(_ => new DuckDBConnection(connectionString))
 {
-    // DuckDB runs a script of several statements as one command, so scripts are not split.
+    // DuckDB runs a script of several statements as one command, so scripts are not split. A script of
+    // only comments (a change another engine needs and DuckDB does not) runs nothing: DuckDB refuses
+    // to prepare a command without a statement. DbUp still journals it.
     public override IEnumerable<string> SplitScriptIntoCommands(string scriptContents) =>
-        string.IsNullOrWhiteSpace(scriptContents) ? [] : [scriptContents];
+        scriptContents.Split('\n').All(line => string.IsNullOrWhiteSpace(line) || line.TrimStart().StartsWith("--", StringComparison.Ordinal))
+            ? []
+            : [scriptContents];
 }
 
 public sealed class DuckDbScriptExecutor(

@@ -1,0 +1,3 @@
+-- Nothing to change on DuckDB: its fact tables never had the version-key and tier indexes that
+-- PostgreSQL and SQL Server drop in their 0010 (DuckDB answers the views with zone maps and hash
+-- joins, see 0008). The script exists so every engine folder holds the same numbered changes.
