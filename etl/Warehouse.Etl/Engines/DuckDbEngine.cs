@@ -49,11 +49,61 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
             : throw new Configuration.ConfigurationException(
                 $"DuckDb:LoaderMemoryLimit '{value}' is not a memory size; use e.g. 128MB, 512MB or 2GB");
 
+    /// <summary>
+    /// The most a loader raises DuckDB's memory to after running out: half the machine's memory, at
+    /// most 16 GB (DuckDB's own default is 80 %).
+    /// </summary>
+    public static long MaxLoaderMemoryBytes =>
+        Math.Min(16L << 30, Math.Max(1L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2));
+
+    private static bool IsOutOfMemory(Exception error) =>
+        error.Message.Contains("failed to pin block", StringComparison.OrdinalIgnoreCase)
+        || error.Message.Contains("could not allocate block", StringComparison.OrdinalIgnoreCase)
+        || error.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A load that ran out of the capped memory (a large table's unique-key index must fit in it) is
+    /// worth another attempt with twice the cap, up to <see cref="MaxLoaderMemoryBytes"/>: the batch's
+    /// transaction left nothing behind, and a nightly load should not fail because the table grew.
+    /// </summary>
+    public override bool TryRaiseMemoryAfter(Exception error, out string message)
+    {
+        message = "";
+        if (MemoryLimit is null || !IsOutOfMemory(error) || ConnectionString.Contains("memory_limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var current = MemoryBytes(MemoryLimit);
+        if (current >= MaxLoaderMemoryBytes)
+        {
+            return false;
+        }
+
+        var raised = Math.Min(current * 2, MaxLoaderMemoryBytes);
+        var next = $"{raised / 1_000_000}MB";
+        message = $"DuckDB ran out of the loader's {MemoryLimit}; loading the file again with {next}";
+        MemoryLimit = next;
+        return true;
+    }
+
+    /// <summary>A DuckDB memory size ("192MB", "1.5GiB") in bytes.</summary>
+    public static long MemoryBytes(string size)
+    {
+        var match = MemoryLimitPattern().Match(size.Trim());
+        var number = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var factor = match.Groups[3].Value.ToUpperInvariant() switch
+        {
+            "KB" => 1e3, "MB" => 1e6, "GB" => 1e9, "TB" => 1e12,
+            "KIB" => 1024d, "MIB" => 1024d * 1024, "GIB" => 1024d * 1024 * 1024, "TIB" => 1024d * 1024 * 1024 * 1024,
+            _ => 1d,
+        };
+        return (long)(number * factor);
+    }
+
     public override string? FailureHint(Exception error) =>
-        MemoryLimit is not null
-        && (error.Message.Contains("failed to pin block", StringComparison.OrdinalIgnoreCase)
-            || error.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase))
-            ? $"The loader caps DuckDB at {MemoryLimit} (setting DuckDb:LoaderMemoryLimit); the unique-key index of a large table must fit in it. "
+        MemoryLimit is not null && IsOutOfMemory(error)
+            ? $"The loader capped DuckDB at {MemoryLimit} (setting DuckDb:LoaderMemoryLimit, raised automatically up to half the machine's memory); the unique-key index of a large table must fit in it. "
               + "Raise it, e.g. WAREHOUSE_DUCKDB__LOADERMEMORYLIMIT=1GB, or \"DuckDb\": { \"LoaderMemoryLimit\": \"1GB\" } in appsettings.json."
             : null;
 
@@ -69,7 +119,7 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^([0-9]+(\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex MemoryLimitPattern();
 
     // The database file's disk being full, or another process holding the file: not the input's fault.

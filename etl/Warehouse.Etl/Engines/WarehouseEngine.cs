@@ -58,6 +58,16 @@ public abstract partial class WarehouseEngine(string connectionString)
         }
     }
 
+    /// <summary>
+    /// After a load failed for lack of memory the engine may raise its own limit and say so: the
+    /// loader then loads the file again.
+    /// </summary>
+    public virtual bool TryRaiseMemoryAfter(Exception error, out string message)
+    {
+        message = "";
+        return false;
+    }
+
     /// <summary>What the user can do about a failed load, when the engine knows (appended to the message).</summary>
     public virtual string? FailureHint(Exception error) => null;
 

@@ -95,8 +95,21 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         var pipeline = (retry ?? LoadRetry.Default).Pipeline(engine, (attempt, delay, error) =>
             OnRetry?.Invoke($"{Path.GetFullPath(path)}: the database connection failed ({ConnectionStrings.Scrub(error.Message, engine.ConnectionString)}); "
                 + $"loading the file again in {delay.TotalSeconds:0.#} s (retry {attempt})"));
-        return await pipeline.ExecuteAsync(async token => await LoadOnceAsync(path, options, token), cancellationToken);
+        while (true)
+        {
+            try
+            {
+                return await pipeline.ExecuteAsync(async token => await LoadOnceAsync(path, options, token), cancellationToken);
+            }
+            catch (OutOfMemoryRetry retryWithMore)
+            {
+                OnRetry?.Invoke($"{Path.GetFullPath(path)}: {retryWithMore.Message}");
+            }
+        }
     }
+
+    /// <summary>A batch ran out of the engine's memory, which the engine has raised: load the file again.</summary>
+    private sealed class OutOfMemoryRetry(string message) : Exception(message);
 
     /// <summary>Told before each retry after a transient database failure (for the operator's log).</summary>
     public Action<string>? OnRetry { get; init; }
@@ -192,6 +205,11 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             var message = $"{filePath}: the file cannot be read to the end ({error.Message})";
             await FinishFailedAsync(connection, batchId, message);
             return new FileLoadResult(filePath, FileLoadStatus.Failed, batchId, source.Format.Name, source.Schema.QualifiedName, Message: message);
+        }
+        catch (Exception error) when (error is not OperationCanceledException && engine.TryRaiseMemoryAfter(error, out var raised))
+        {
+            await FinishFailedAsync(connection, batchId, $"{filePath}: {raised}");
+            throw new OutOfMemoryRetry(raised);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {

@@ -65,6 +65,38 @@ public sealed class LoaderMemoryLimitTests : IDisposable
     }
 
     [Fact]
+    public async Task Load_that_runs_out_of_the_cap_is_loaded_again_with_twice_the_memory()
+    {
+        var traces = _files.TraceJsonl("traces.jsonl", 20000);
+        var tiny = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["DuckDb:LoaderMemoryLimit"] = "2MB" }).Build();
+        await RunAsync(new ConfigurationBuilder().Build(), "migrate");
+
+        var (exitCode, output, error) = await RunAsync(tiny, "load", traces);
+        var (_, batches, _) = await RunAsync(new ConfigurationBuilder().Build(),
+            "query", "select status, error_message from etl.load_batches order by batch_id", "--format", "csv");
+        var (_, count, _) = await RunAsync(new ConfigurationBuilder().Build(),
+            "query", "select count(*) from quality.trace_summaries", "--format", "csv");
+
+        Assert.True(exitCode == ExitCodes.Success, output + error);
+        Assert.Contains("DuckDB ran out of the loader's 2MB; loading the file again with 4MB", output + error);
+        var statuses = batches.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
+        Assert.True(statuses.Count >= 2, batches);
+        Assert.StartsWith("loaded,", statuses[^1], StringComparison.Ordinal);
+        Assert.All(statuses[..^1], line => Assert.Contains("DuckDB ran out of the loader's", line));
+        Assert.Equal("20000", count.Split('\n')[1].Trim());
+    }
+
+    private async Task<(int ExitCode, string Output, string Error)> RunAsync(IConfiguration configuration, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await new Cli(output, error, configuration)
+            .InvokeAsync([.. args, "--connection", Database], TestContext.Current.CancellationToken);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Fact]
     public void Out_of_memory_failures_name_the_setting_to_raise()
     {
         var engine = new DuckDbEngine(Database) { MemoryLimit = "192MB" };
