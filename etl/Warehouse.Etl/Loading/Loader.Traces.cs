@@ -45,14 +45,14 @@ public sealed partial class Loader
         await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
         await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
 
-        await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
         await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
 
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
         var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, partStaging, summaryStaging, cancellationToken);
         await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         var summaries = TableSchema.TraceSummaries;
-        var updated = await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(summaryStaging, summaries), cancellationToken);
+        var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
         var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(summaryStaging, summaries), cancellationToken);
 
         rejected += rollupRejects;
