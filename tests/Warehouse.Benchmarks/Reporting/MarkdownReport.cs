@@ -106,7 +106,7 @@ internal static class MarkdownReport
 
         Line(text);
         Line(text, "- The machine is shared and small: figures are wall times of one run and vary by 10-20 % between runs.");
-        Line(text, "- The loader leaves DuckDB's own memory limit at its default (80 % of RAM); peak RSS shows what it actually took.");
+        Line(text, "- The loader caps DuckDB's own memory (DuckDb:LoaderMemoryLimit, default 192MB, doubled and the file loaded again when a load outgrows it); peak RSS is the whole process.");
         return text.ToString();
     }
 
