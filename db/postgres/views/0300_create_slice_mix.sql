@@ -9,11 +9,13 @@ drop view if exists quality.slice_mix cascade;
 create view quality.slice_mix as
 with
 
-trace_summaries as (
+-- Import CTEs not materialized: each is read more than once, and PostgreSQL would otherwise
+-- write every column of the fact table to a temporary store before aggregating it.
+trace_summaries as not materialized (
     select * from quality.trace_summaries
 ),
 
-eval_records as (
+eval_records as not materialized (
     select * from quality.eval_records
 ),
 
@@ -88,7 +90,8 @@ case_slices as (
     )
 ),
 
-totals as (
+totals as materialized (
+    -- Materialized: inlined, each reference to a total re-ran its scan as a separate subplan.
     select
         (select count(*) from trace_summaries) as all_traces,
         (select count(*) from (select distinct dataset_id, case_id from eval_records) as distinct_cases) as all_eval_cases
