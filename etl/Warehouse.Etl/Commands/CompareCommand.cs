@@ -98,6 +98,11 @@ public sealed partial class CompareCommand(Cli cli)
                     Parameters(comparison, UtcNow()), cancellationToken: cancellationToken));
             }
 
+            if (engine.RefreshStatisticsSql("quality.comparisons") is { } analyze)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(analyze, cancellationToken: cancellationToken));
+            }
+
             await cli.Output.WriteLineAsync(
                 $"{(replaced ? "replaced" : "added")} comparison '{comparison.Name}': {comparison.CompareKey} {comparison.Baseline} -> {comparison.Candidate}"
                 + Windows(comparison));

@@ -71,6 +71,12 @@ public abstract partial class WarehouseEngine(string connectionString)
     /// <summary>What the user can do about a failed load, when the engine knows (appended to the message).</summary>
     public virtual string? FailureHint(Exception error) => null;
 
+    /// <summary>
+    /// Fresh planner statistics for a small table that just changed, where the engine would not
+    /// gather them itself soon enough; null where it does.
+    /// </summary>
+    public virtual string? RefreshStatisticsSql(string table) => null;
+
     /// <summary>Session settings an engine applies to every connection it opens.</summary>
     protected virtual Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
