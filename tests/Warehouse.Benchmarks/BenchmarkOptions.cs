@@ -3,7 +3,7 @@ namespace Warehouse.Benchmarks;
 /// <summary>What to generate and measure; bound from the command line (see Program.cs).</summary>
 internal sealed record BenchmarkOptions
 {
-    public static readonly string[] AllParts = ["csv", "jsonl", "otlp", "promptfoo", "views"];
+    public static readonly string[] AllParts = ["csv", "jsonl", "otlp", "promptfoo", "views", "large"];
 
     public static readonly string[] AllEngines = ["duckdb", "postgres", "sqlserver"];
 
@@ -12,6 +12,9 @@ internal sealed record BenchmarkOptions
     public long Evals { get; init; } = 200_000;
 
     public long Spans { get; init; } = 1_000_000;
+
+    /// <summary>Rows of the large canonical CSV that part "large" loads to check the memory target at ten times the scale.</summary>
+    public long LargeTraces { get; init; } = 10_000_000;
 
     public IReadOnlySet<string> Engines { get; init; } = new HashSet<string>(AllEngines, StringComparer.Ordinal);
 

@@ -165,6 +165,14 @@ internal sealed class BenchmarkRun(BenchmarkOptions options, TextWriter output, 
             await using var database = await FreshAsync(factory, "promptfoo", cancellationToken);
             await LoadAsync(commands, database, "promptfoo JSON", workload.Promptfoo!, TableSchema.EvalRecords, cancellationToken);
         }
+
+        if (options.Runs("large"))
+        {
+            // Last, so its gigabytes of database never sit beside the other measurements.
+            await using var database = await FreshAsync(factory, "large", cancellationToken);
+            await LoadAsync(commands, database, $"canonical CSV, {workload.TracesCsvLarge!.Records:N0} rows", workload.TracesCsvLarge, TableSchema.TraceSummaries,
+                cancellationToken);
+        }
     }
 
     private async Task LoadAsync(WarehouseCommands commands, BenchmarkDatabase database, string input, WorkloadFile file, TableSchema schema,

@@ -20,6 +20,11 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var traces = new Option<long>("--traces") { Description = "production traces in the canonical files", DefaultValueFactory = _ => 1_000_000 };
 var evals = new Option<long>("--evals") { Description = "eval records in the canonical and promptfoo files", DefaultValueFactory = _ => 200_000 };
 var spans = new Option<long>("--spans") { Description = "OTLP spans (about four per trace)", DefaultValueFactory = _ => 1_000_000 };
+var largeTraces = new Option<long>("--large-traces")
+{
+    Description = "rows of the large canonical trace CSV that part 'large' loads (peak memory at 10x scale; about 5 GB of disk per 10 million)",
+    DefaultValueFactory = _ => 10_000_000,
+};
 var engine = new Option<string>("--engine") { Description = "duckdb, postgres, sqlserver or all", DefaultValueFactory = _ => "all" };
 engine.AcceptOnlyFromAmong("duckdb", "postgres", "sqlserver", "all");
 var repeat = new Option<int>("--repeat") { Description = "runs per view query; the median is reported", DefaultValueFactory = _ => 3 };
@@ -38,7 +43,7 @@ var warehouse = new Option<string?>("--warehouse") { Description = "the warehous
 
 var root = new RootCommand("warehouse-benchmarks: load throughput, peak memory and view times per engine, against the engine's native COPY")
 {
-    traces, evals, spans, engine, repeat, work, keep, only, postgres, sqlServer, report, seed, warehouse,
+    traces, evals, spans, largeTraces, engine, repeat, work, keep, only, postgres, sqlServer, report, seed, warehouse,
 };
 root.SetAction(async (parseResult, cancellationToken) =>
 {
@@ -56,6 +61,7 @@ root.SetAction(async (parseResult, cancellationToken) =>
         Traces = parseResult.GetValue(traces),
         Evals = parseResult.GetValue(evals),
         Spans = parseResult.GetValue(spans),
+        LargeTraces = parseResult.GetValue(largeTraces),
         Engines = engineName == "all" ? new HashSet<string>(BenchmarkOptions.AllEngines, StringComparer.Ordinal) : new HashSet<string>([engineName], StringComparer.Ordinal),
         Repeat = Math.Max(1, parseResult.GetValue(repeat)),
         Work = parseResult.GetValue(work),
@@ -67,9 +73,9 @@ root.SetAction(async (parseResult, cancellationToken) =>
         Seed = parseResult.GetValue(seed),
         Warehouse = parseResult.GetValue(warehouse),
     };
-    if (options.Traces < 1 || options.Evals < 4 || options.Spans < 1)
+    if (options.Traces < 1 || options.Evals < 4 || options.Spans < 1 || options.LargeTraces < 1)
     {
-        await Console.Error.WriteLineAsync("warehouse-benchmarks: --traces and --spans must be at least 1, --evals at least 4");
+        await Console.Error.WriteLineAsync("warehouse-benchmarks: --traces, --spans and --large-traces must be at least 1, --evals at least 4");
         return 2;
     }
 

@@ -145,8 +145,34 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
 
     public override string StagingName(string name) => name;
 
+    /// <summary>
+    /// Measured with a 10-million-row trace CSV under the loader's 192 MB cap: with the staged rows
+    /// uncommitted in a temp table inside the batch's transaction, DuckDB ran out of memory in the
+    /// duplicate-key delete or in the insert at every cap up to 768 MB (it keeps transaction-local
+    /// rows of a temp table where it cannot evict them). Staged into a table committed before the
+    /// transaction, the same steps fit: committed blocks spill to disk.
+    /// </summary>
+    public override bool StagesBeforeTransaction => true;
+
+    public override string BatchStagingName(string name) => $"etl.{name}";
+
+    /// <summary>
+    /// Keys per statement in a batch's set-based steps: a join over 10 million string keys ran out
+    /// of a 192 MB cap even with committed staging, while each of ten statements over a tenth of
+    /// the keys (by hash) fit, at a peak of 425 MB for DuckDB's whole process.
+    /// </summary>
+    public long KeysPerPartition { get; set; } = 1_000_000;
+
+    public override int KeyPartitions(long stagedRows) =>
+        (int)Math.Clamp((stagedRows + KeysPerPartition - 1) / Math.Max(1, KeysPerPartition), 1, 4096);
+
+    protected override string KeyPartitionCondition(string alias, TableSchema schema, int partition, int partitions) =>
+        $"hash({string.Join(", ", schema.NaturalKey.Select(key => $"{alias}.{key.Name}"))}) % {partitions} = {partition}";
+
     public override string CreateStagingSql(string stagingName, IEnumerable<(string Name, ColumnType Type)> columns) =>
-        $"create or replace temp table {stagingName} ({ColumnList(columns, TypeName)})";
+        stagingName.Contains('.')
+            ? $"create or replace table {stagingName} ({ColumnList(columns, TypeName)})"
+            : $"create or replace temp table {stagingName} ({ColumnList(columns, TypeName)})";
 
     public override IRowWriter OpenRowWriter(DbConnection connection, DbTransaction transaction, string stagingName,
         IReadOnlyList<(string Name, ColumnType Type)> columns) =>

@@ -49,15 +49,16 @@ public sealed class SqlServerEngine(string connectionString) : WarehouseEngine(c
     public override string InsertReturning(string table, string columns, string values, string keyColumn) =>
         $"insert into {table} ({columns}) output inserted.{keyColumn} values ({values})";
 
-    // T-SQL wants the target of a correlated delete named by alias.
-    public override string DeduplicateSql(string stagingName, TableSchema schema) =>
+    // T-SQL wants the target of a correlated delete named by alias. SQL Server's joins spill on
+    // their own: it never splits a batch into key partitions.
+    public override string DeduplicateSql(string stagingName, TableSchema schema, KeyPartition? partition = null) =>
         $"delete stage from {stagingName} as stage where exists (select 1 from {stagingName} as later where "
         + string.Join(" and ", schema.NaturalKey.Select(key => $"later.{key.Name} = stage.{key.Name}"))
         + " and later._stage_row > stage._stage_row)";
 
     // T-SQL has no `update ... as alias`; the alias lives in the from clause. IS DISTINCT FROM
     // needs SQL Server 2022 or Azure SQL, the design's targets.
-    public override string UpdateChangedSql(string stagingName, TableSchema schema)
+    public override string UpdateChangedSql(string stagingName, TableSchema schema, KeyPartition? partition = null)
     {
         var (set, match, changed) = UpdateParts(schema);
         return $"update target set {set} from {schema.QualifiedName} as target inner join {stagingName} as stage on {match} where ({changed})";

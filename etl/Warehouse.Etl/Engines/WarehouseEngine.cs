@@ -111,26 +111,57 @@ public abstract partial class WarehouseEngine(string connectionString)
     /// <summary>An insert of one row that hands back the generated key column.</summary>
     public abstract string InsertReturning(string table, string columns, string values, string keyColumn);
 
+    /// <summary>
+    /// True where a fact-table batch stages its rows in a table of its own, filled and committed
+    /// before the batch's transaction begins (and dropped after it ends), instead of a temp table
+    /// inside that transaction. DuckDB: its capped memory cannot hold ten million uncommitted
+    /// staged rows and join them too, while committed rows spill to disk (see DuckDbEngine).
+    /// </summary>
+    public virtual bool StagesBeforeTransaction => false;
+
+    /// <summary>The name of a fact-table batch's staging table: connection-local, or where <see cref="StagesBeforeTransaction"/>, a table of etl.</summary>
+    public virtual string BatchStagingName(string name) => StagingName(name);
+
+    /// <summary>Prefix of the committed staging tables in etl that a killed loader may have left behind.</summary>
+    public const string CommittedStagingPrefix = "stage_";
+
+    /// <summary>
+    /// Into how many key partitions the set-based steps of a batch of this many staged rows are
+    /// split: each statement then handles the keys whose hash falls in one partition, so its joins
+    /// hold a bounded share of the keys. One (no split) where the engine's joins spill on their own.
+    /// </summary>
+    public virtual int KeyPartitions(long stagedRows) => 1;
+
+    /// <summary>The condition that a row of <paramref name="alias"/> belongs to one key partition (see <see cref="KeyPartitions"/>).</summary>
+    protected virtual string KeyPartitionCondition(string alias, TableSchema schema, int partition, int partitions) =>
+        throw new NotSupportedException($"{Name} does not split batches into key partitions");
+
+    private string PartitionFilter(string alias, TableSchema schema, KeyPartition? partition) =>
+        partition is { Count: > 1 } split ? " and " + KeyPartitionCondition(alias, schema, split.Index, split.Count) : "";
+
     /// <summary>Keeps the last record of each natural key in a staging table (later record wins).</summary>
-    public virtual string DeduplicateSql(string stagingName, TableSchema schema) =>
+    public virtual string DeduplicateSql(string stagingName, TableSchema schema, KeyPartition? partition = null) =>
         $"delete from {stagingName} where exists (select 1 from {stagingName} as later where "
         + string.Join(" and ", schema.NaturalKey.Select(key => $"later.{key.Name} = {stagingName}.{key.Name}"))
-        + $" and later._stage_row > {stagingName}._stage_row)";
+        + $" and later._stage_row > {stagingName}._stage_row{PartitionFilter("later", schema, partition)})"
+        + PartitionFilter(stagingName, schema, partition);
 
     /// <summary>Updates rows whose values changed; rows identical to the stored ones are left alone.</summary>
-    public virtual string UpdateChangedSql(string stagingName, TableSchema schema)
+    public virtual string UpdateChangedSql(string stagingName, TableSchema schema, KeyPartition? partition = null)
     {
         var (set, match, changed) = UpdateParts(schema);
-        return $"update {schema.QualifiedName} as target set {set} from {stagingName} as stage where {match} and ({changed})";
+        return $"update {schema.QualifiedName} as target set {set} from {stagingName} as stage where {match} and ({changed})"
+            + PartitionFilter("stage", schema, partition) + PartitionFilter("target", schema, partition);
     }
 
-    public string InsertNewSql(string stagingName, TableSchema schema)
+    public string InsertNewSql(string stagingName, TableSchema schema, KeyPartition? partition = null)
     {
         var columns = string.Join(", ", schema.Columns.Select(column => column.Name));
         var selected = string.Join(", ", schema.Columns.Select(column => "stage." + column.Name));
         var match = string.Join(" and ", schema.NaturalKey.Select(key => $"target.{key.Name} = stage.{key.Name}"));
         return $"insert into {schema.QualifiedName} ({columns}) select {selected} from {stagingName} as stage "
-            + $"where not exists (select 1 from {schema.QualifiedName} as target where {match})";
+            + $"where not exists (select 1 from {schema.QualifiedName} as target where {match}{PartitionFilter("target", schema, partition)})"
+            + PartitionFilter("stage", schema, partition);
     }
 
     protected static (string Set, string Match, string Changed) UpdateParts(TableSchema schema)
@@ -162,4 +193,10 @@ public abstract partial class WarehouseEngine(string connectionString)
 
     [GeneratedRegex(@"(?<![\w@$])@(\w+)")]
     protected static partial Regex AtParameter();
+}
+
+/// <summary>One of <see cref="Count"/> key partitions of a batch (see <see cref="WarehouseEngine.KeyPartitions"/>).</summary>
+public readonly record struct KeyPartition(int Index, int Count)
+{
+    public static IEnumerable<KeyPartition> All(int count) => Enumerable.Range(0, Math.Max(1, count)).Select(index => new KeyPartition(index, Math.Max(1, count)));
 }

@@ -114,8 +114,17 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     /// <summary>Told before each retry after a transient database failure (for the operator's log).</summary>
     public Action<string>? OnRetry { get; init; }
 
+    /// <summary>
+    /// What the batch in progress is doing ("staging the file's records", "inserting new rows", …):
+    /// a failure names it, so an out-of-memory error or a constraint says where in the load it hit.
+    /// </summary>
+    private string? _step;
+
+    private string AtStep => _step is null ? "" : $" (while {_step})";
+
     private async Task<FileLoadResult> LoadOnceAsync(string path, LoadOptions options, CancellationToken cancellationToken)
     {
+        _step = null;
         var filePath = Path.GetFullPath(path);
         if (!File.Exists(filePath))
         {
@@ -208,12 +217,12 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
         catch (Exception error) when (error is not OperationCanceledException && engine.TryRaiseMemoryAfter(error, out var raised))
         {
-            await FinishFailedAsync(connection, batchId, $"{filePath}: {raised}");
-            throw new OutOfMemoryRetry(raised);
+            await FinishFailedAsync(connection, batchId, $"{filePath}: {FirstLine(error.Message)}{AtStep}; {raised}");
+            throw new OutOfMemoryRetry($"{raised}{AtStep.Replace(" (while ", " (it ran out while ", StringComparison.Ordinal)}");
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            var message = error is LoadException ? error.Message : $"{filePath}: {error.Message}";
+            var message = error is LoadException ? error.Message : $"{filePath}: {error.Message}{AtStep}";
             if (engine.FailureHint(error) is { } hint)
             {
                 message += "\n" + hint;
@@ -234,72 +243,131 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         long batchId, DateTime startedAt, CancellationToken cancellationToken)
     {
         var schema = source.Schema;
-        var builder = new RecordBuilder(schema);
         // One staging table holds accepted rows and rejected records alike (a reject has only
         // _record_number, _reject_reason and _raw_record), because PostgreSQL allows one COPY per
-        // connection at a time and a reject list must not be held in memory.
+        // connection at a time and a reject list must not be held in memory. Where the engine
+        // stages before the transaction (DuckDB), the staging table is committed as it fills and
+        // dropped when the batch ends either way; the fact table changes only in the transaction.
         var stagingColumns = StagingColumns(schema);
-        var width = schema.Columns.Count;
-        var staging = engine.StagingName($"stage_{schema.TableName}_{batchId}");
-
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, stagingColumns), cancellationToken);
-
-        long read = 0, accepted = 0, rejected = 0;
-        var firstRejects = new List<RejectedRecord>();
-        await using (var rows = engine.OpenRowWriter(connection, transaction, staging, stagingColumns))
+        var before = engine.StagesBeforeTransaction;
+        var staging = before ? engine.BatchStagingName($"stage_{schema.TableName}_{batchId}") : engine.StagingName($"stage_{schema.TableName}_{batchId}");
+        DbTransaction? transaction = null;
+        try
         {
-            foreach (var record in source.Format.Read(source.File, schema, cancellationToken))
+            if (!before)
             {
-                read++;
-                object?[] staged;
-                if (builder.TryBuild(record, batchId, startedAt, out var row, out var reason))
-                {
-                    staged = new object?[width + 4];
-                    Array.Copy(row, staged, width);
-                    accepted++;
-                }
-                else
-                {
-                    staged = new object?[width + 4];
-                    staged[width + 2] = Cap(reason!, MaxReasonLength);
-                    staged[width + 3] = RawForReject(record.RawText);
-                    rejected++;
-                    if (firstRejects.Count < RejectsToReport)
-                    {
-                        firstRejects.Add(new RejectedRecord(record.RecordNumber, reason!));
-                    }
-                }
-
-                staged[width] = record.RecordNumber;
-                // One source record may yield several rows; the staging row number orders them all,
-                // so a later row of the same natural key wins even within one record.
-                staged[width + 1] = read;
-                await rows.WriteAsync(staged, cancellationToken);
+                transaction = await connection.BeginTransactionAsync(cancellationToken);
             }
 
-            await rows.CompleteAsync(cancellationToken);
-        }
+            await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, stagingColumns), cancellationToken);
+            var staged = await StageRecordsAsync(connection, transaction, source, schema, staging, batchId, startedAt, cancellationToken);
+            if (staged.Read == 0)
+            {
+                throw new LoadException($"{filePath}: the file holds no records");
+            }
 
-        if (read == 0)
+            transaction ??= await connection.BeginTransactionAsync(cancellationToken);
+            if (staged.Rejected > 0)
+            {
+                _step = "keeping the rejected records";
+                await MoveRejectsAsync(connection, transaction, staging, batchId, filePath, startedAt, cancellationToken);
+            }
+
+            long updated = 0, inserted = 0;
+            var partitions = engine.KeyPartitions(staged.Accepted);
+            var hasRows = await HasRowsAsync(connection, transaction, schema, cancellationToken);
+            foreach (var partition in KeyPartition.All(partitions))
+            {
+                var of = partitions > 1 ? $", key partition {partition.Index + 1} of {partitions}" : "";
+                _step = $"keeping the last record of each key{of}";
+                await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema, partition), cancellationToken);
+                if (hasRows)
+                {
+                    _step = $"updating the changed rows of {schema.QualifiedName}{of}";
+                    updated += await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
+                }
+
+                _step = $"inserting the new rows into {schema.QualifiedName}{of}";
+                inserted += await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema, partition), cancellationToken);
+            }
+
+            _step = "committing the batch";
+            var status = await FinishBatchAsync(connection, transaction, batchId, staged.Read, staged.Accepted, staged.Rejected, inserted, updated,
+                cancellationToken);
+
+            return new FileLoadResult(filePath, status, batchId, source.Format.Name, schema.QualifiedName, staged.Read, staged.Accepted, staged.Rejected,
+                inserted, updated,
+                staged.Rejected > 0 ? $"{staged.Rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
+                staged.FirstRejects);
+        }
+        finally
         {
-            throw new LoadException($"{filePath}: the file holds no records");
-        }
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
 
-        if (rejected > 0)
+            if (before)
+            {
+                await TryDropAsync(connection, staging);
+            }
+        }
+    }
+
+    private sealed record StagedRecords(long Read, long Accepted, long Rejected, List<RejectedRecord> FirstRejects);
+
+    /// <summary>Streams the file's records through the record builder into the staging table by the engine's bulk path.</summary>
+    private async Task<StagedRecords> StageRecordsAsync(DbConnection connection, DbTransaction? transaction, DetectedSource source, TableSchema schema,
+        string staging, long batchId, DateTime startedAt, CancellationToken cancellationToken)
+    {
+        _step = "staging the file's records";
+        var builder = new RecordBuilder(schema);
+        var width = schema.Columns.Count;
+        long read = 0, accepted = 0, rejected = 0;
+        var firstRejects = new List<RejectedRecord>();
+        await using var rows = engine.OpenRowWriter(connection, transaction!, staging, StagingColumns(schema));
+        foreach (var record in source.Format.Read(source.File, schema, cancellationToken))
         {
-            await MoveRejectsAsync(connection, transaction, staging, batchId, filePath, startedAt, cancellationToken);
+            read++;
+            var staged = new object?[width + 4];
+            if (builder.TryBuild(record, batchId, startedAt, out var row, out var reason))
+            {
+                Array.Copy(row, staged, width);
+                accepted++;
+            }
+            else
+            {
+                staged[width + 2] = Cap(reason!, MaxReasonLength);
+                staged[width + 3] = RawForReject(record.RawText);
+                rejected++;
+                if (firstRejects.Count < RejectsToReport)
+                {
+                    firstRejects.Add(new RejectedRecord(record.RecordNumber, reason!));
+                }
+            }
+
+            staged[width] = record.RecordNumber;
+            // One source record may yield several rows; the staging row number orders them all,
+            // so a later row of the same natural key wins even within one record.
+            staged[width + 1] = read;
+            await rows.WriteAsync(staged, cancellationToken);
         }
 
-        await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema), cancellationToken);
-        var updated = await UpdateChangedAsync(connection, transaction, staging, schema, cancellationToken);
-        var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema), cancellationToken);
+        await rows.CompleteAsync(cancellationToken);
+        return new StagedRecords(read, accepted, rejected, firstRejects);
+    }
 
-        var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
-
-        return new FileLoadResult(filePath, status, batchId, source.Format.Name, schema.QualifiedName, read, accepted, rejected, inserted, updated,
-            rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
-            firstRejects);
+    /// <summary>Drops a committed staging table; a failure is left to the next loader (see <see cref="AbandonRunningBatchesAsync"/>).</summary>
+    private static async Task TryDropAsync(DbConnection connection, string staging)
+    {
+        try
+        {
+            await ExecuteAsync(connection, null, $"drop table if exists {staging}", CancellationToken.None);
+        }
+        catch (DbException)
+        {
+            // The connection is gone: the next loader drops the leftover under the loader lock.
+        }
     }
 
     /// <summary>A table's columns and the staging bookkeeping: record number, staging order, reject reason and raw text.</summary>
@@ -359,6 +427,18 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     public async Task<int> AbandonRunningBatchesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await engine.OpenAsync(cancellationToken);
+        if (engine.StagesBeforeTransaction)
+        {
+            // Committed staging tables of batches whose loader was killed: with the lock held, no batch is running.
+            var leftovers = await connection.QueryAsync<string>(new CommandDefinition(engine.Sql(
+                    "select table_name from information_schema.tables where table_schema = 'etl' and table_name like @prefix"),
+                new { prefix = WarehouseEngine.CommittedStagingPrefix + "%" }, cancellationToken: cancellationToken));
+            foreach (var leftover in leftovers.Where(name => name.StartsWith(WarehouseEngine.CommittedStagingPrefix, StringComparison.Ordinal)))
+            {
+                await ExecuteAsync(connection, null, $"drop table if exists etl.\"{leftover.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", cancellationToken);
+            }
+        }
+
         return await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
                 "update etl.load_batches set status = 'failed', finished_at = @finishedAt, "
                 + "error_message = 'abandoned: the loader stopped before this batch finished (killed or the machine went down); nothing of it was kept' "
@@ -378,15 +458,17 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     /// nothing to update, and the join would still cost: 2.4 s of a 20 s million-row load on DuckDB.
     /// </summary>
     private async Task<int> UpdateChangedAsync(DbConnection connection, DbTransaction transaction, string staging, TableSchema schema,
-        CancellationToken cancellationToken)
-    {
-        var hasRows = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            $"select case when exists (select 1 from {schema.QualifiedName}) then 1 else 0 end",
-            transaction: transaction, cancellationToken: cancellationToken));
-        return hasRows == 0 ? 0 : await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema), cancellationToken);
-    }
+        CancellationToken cancellationToken) =>
+        await HasRowsAsync(connection, transaction, schema, cancellationToken)
+            ? await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema), cancellationToken)
+            : 0;
 
-    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    private static async Task<bool> HasRowsAsync(DbConnection connection, DbTransaction transaction, TableSchema schema, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"select case when exists (select 1 from {schema.QualifiedName}) then 1 else 0 end",
+            transaction: transaction, cancellationToken: cancellationToken)) == 1;
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -434,6 +516,8 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
 
     private static string Cap(string text, int maxLength) => text.Length <= maxLength ? text : text[..maxLength];
 

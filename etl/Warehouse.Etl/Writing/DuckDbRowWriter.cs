@@ -12,7 +12,10 @@ public sealed class DuckDbRowWriter : IRowWriter
 
     public DuckDbRowWriter(DuckDBConnection connection, string stagingName, IReadOnlyList<(string Name, ColumnType Type)> columns)
     {
-        _appender = connection.CreateAppender("temp", "main", stagingName);
+        // "etl.stage_…" is a committed staging table (DuckDbEngine.StagesBeforeTransaction); a bare name a temp table.
+        _appender = stagingName.Split('.') is [var schema, var table]
+            ? connection.CreateAppender(schema, table)
+            : connection.CreateAppender("temp", "main", stagingName);
         _types = columns.Select(column => column.Type).ToArray();
     }
 

@@ -30,8 +30,11 @@ internal sealed class Workload
 
     public WorkloadFile? Promptfoo { get; private set; }
 
+    /// <summary>Canonical CSV traces at ten times the scale (--large-traces): the memory target must hold there too.</summary>
+    public WorkloadFile? TracesCsvLarge { get; private set; }
+
     public IEnumerable<WorkloadFile> Files =>
-        new[] { TracesCsv, TracesCsvModified, TracesJsonl, EvalsCsv, Otlp, Promptfoo }.OfType<WorkloadFile>();
+        new[] { TracesCsv, TracesCsvModified, TracesJsonl, EvalsCsv, Otlp, Promptfoo, TracesCsvLarge }.OfType<WorkloadFile>();
 
     public static Workload Generate(BenchmarkOptions options, string folder, TextWriter log, CancellationToken cancellationToken)
     {
@@ -76,6 +79,13 @@ internal sealed class Workload
         {
             workload.Promptfoo = Timed(log, Path.Combine(folder, "promptfoo-results.json"), "promptfoo JSON eval records", path =>
                 PromptfooResultsWriter.Write(path, evals, cancellationToken));
+        }
+
+        if (options.Runs("large"))
+        {
+            var large = new SyntheticTraces(options.Seed + 2, options.LargeTraces);
+            workload.TracesCsvLarge = Timed(log, Path.Combine(folder, "traces-large.csv"), "canonical CSV traces, large", path =>
+                CanonicalWriters.WriteCsv(path, large.Count, index => large.Get(index), CanonicalColumns.Traces, cancellationToken));
         }
 
         return workload;

@@ -43,7 +43,9 @@ public sealed class SchemaConformanceTests
     // information_schema.table_constraints report generated ones (eval_records_context_band_check,
     // eval_records_source_eval_run_id_case_id_metric_epoch_key). Names are therefore compared on
     // PostgreSQL only; on DuckDB each table must have the same number of primary key, unique and
-    // check constraints as T-SQL declares.
+    // check constraints as T-SQL declares, except for the fact tables' unique keys, which DuckDB's
+    // 0011 hands to the loader (an ART index must fit in memory whole; see that script and
+    // LoaderKeyTests). Those three, and only those, are the expected differences.
     [Fact]
     public async Task DuckDb_tables_have_the_tsql_constraint_kinds()
     {
@@ -52,7 +54,13 @@ public sealed class SchemaConformanceTests
 
         var live = await LiveConstraints.ReadDuckDbAsync(database.Engine, Token);
 
-        AssertNoDifferences(SchemaComparison.CompareConstraintKinds("duckdb", ReadTsqlSchema(), live));
+        Assert.Equal(
+            [
+                "duckdb: etl.trace_parts has 0 unique constraint(s), T-SQL declares 1",
+                "duckdb: quality.eval_records has 0 unique constraint(s), T-SQL declares 1",
+                "duckdb: quality.trace_summaries has 0 unique constraint(s), T-SQL declares 1",
+            ],
+            SchemaComparison.CompareConstraintKinds("duckdb", ReadTsqlSchema(), live).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,5 @@
+-- Nothing to change on PostgreSQL: its fact tables keep their unique keys, whose b-tree indexes
+-- live on disk and cost the loader no memory. DuckDB's 0011 drops its fact tables' unique keys,
+-- because a DuckDB unique key is an in-memory ART index that a 10-million-row table cannot fit
+-- into a 512 MB loader; there the loader alone keeps the natural keys. The script exists so
+-- every engine folder holds the same numbered changes.

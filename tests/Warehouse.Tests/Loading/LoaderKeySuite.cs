@@ -1,0 +1,210 @@
+using Warehouse.Engines;
+using Warehouse.Loading;
+using Warehouse.Migrations;
+using Warehouse.Tests.Support;
+using Warehouse.Tests.Traces;
+
+namespace Warehouse.Tests.Loading;
+
+/// <summary>
+/// The fact tables' natural keys hold through every way a key can come twice: twice in one file,
+/// the same file loaded again with --force, a later export that changes some rows and adds others,
+/// and trace parts exported again. On PostgreSQL and SQL Server a unique constraint would refuse a
+/// duplicate anyway; on DuckDB (migration 0011) the loader alone keeps the keys, so these counts
+/// are the only guard there is.
+/// </summary>
+public abstract class LoaderKeySuite : DatabaseSuite
+{
+    private static readonly (string Table, string Key)[] FactKeys =
+    [
+        ("quality.eval_records", "source, eval_run_id, case_id, metric, epoch"),
+        ("quality.trace_summaries", "source, trace_id"),
+        ("etl.trace_parts", "source, trace_id, part_id"),
+    ];
+
+    [Fact]
+    public async Task Keys_stay_unique_through_duplicates_in_a_file_forced_reloads_and_later_exports()
+    {
+        // case-000001 twice in the file (the later line wins), then the whole file again with --force,
+        // then a later export: 5 cases changed, 5 new.
+        var evals = Files.EvalCsv("evals.csv", cases: 20);
+        File.AppendAllLines(evals, [EvalLine("case-000001", "correctness", 0.7)]);
+        var laterEvals = Files.EvalCsv("evals-later.csv", cases: 25, promptVersion: "refund-v3");
+        var laterLines = File.ReadAllLines(laterEvals).ToList();
+        laterLines.RemoveRange(1, 2 * 15);
+        laterLines.Add(EvalLine("case-000019", "correctness", 0.2));
+        File.WriteAllLines(laterEvals, laterLines);
+
+        var traces = Files.TraceJsonl("traces.jsonl", traces: 30);
+        File.AppendAllText(traces, File.ReadAllLines(traces)[3].Replace("\"latency_ms\":103", "\"latency_ms\":9999") + "\n");
+        var laterTraces = Files.TraceJsonl("traces-later.jsonl", traces: 20, complaint: true, firstTrace: 20);
+
+        var otlp = TraceSuite.Fixture("otlp", "collector-0001.jsonl");
+
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(evals)).Status);
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(evals, new LoadOptions(Force: true))).Status);
+        var later = await LoadAsync(laterEvals);
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(traces)).Status);
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(traces, new LoadOptions(Force: true))).Status);
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(laterTraces)).Status);
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(otlp)).Status);
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(otlp, new LoadOptions(Force: true))).Status);
+
+        foreach (var (table, key) in FactKeys)
+        {
+            var duplicates = await QueryAsync<string>(
+                $"select concat_ws('|', {key}) from {table} group by {key} having count(*) > 1");
+            Assert.True(duplicates.Count == 0, $"{table}: keys stored more than once: {string.Join(", ", duplicates.Take(5))}");
+        }
+
+        // 20 cases x 2 metrics, then 5 more cases; the later line of case-000001 won, the later export's changed case-000019 too.
+        Assert.Equal(10L, later.RowsInserted);
+        Assert.Equal(50L, await ScalarAsync<long>("select count(*) from quality.eval_records"));
+        Assert.Equal(0.7, await ScalarAsync<double>(
+            "select score from quality.eval_records where case_id = 'case-000001' and metric = 'correctness'"));
+        Assert.Equal(1L, later.RowsUpdated);
+        Assert.Equal(0.2, await ScalarAsync<double>(
+            "select score from quality.eval_records where case_id = 'case-000019' and metric = 'correctness'"));
+        Assert.Equal(40L, await ScalarAsync<long>("select count(*) from quality.trace_summaries where source = 'langfuse'"));
+        Assert.Equal(9999.0, await ScalarAsync<double>("select latency_ms from quality.trace_summaries where trace_id = 'tr-000003'"));
+        Assert.Equal(20L, await ScalarAsync<long>(
+            "select count(*) from quality.trace_summaries where source = 'langfuse' and has_complaint"));
+        Assert.True(await ScalarAsync<long>("select count(*) from etl.trace_parts") > 0);
+    }
+
+    [Fact]
+    public async Task Keys_stay_unique_when_one_file_holds_a_key_many_times()
+    {
+        var lines = Enumerable.Range(0, 500).Select(index => EvalLine($"case-{index % 7:D6}", "correctness", (index % 10) / 10.0));
+        var evals = Files.Write("repeats.csv", CanonicalFiles.EvalHeader + "\n" + string.Join("\n", lines) + "\n");
+
+        var result = await LoadAsync(evals);
+
+        Assert.Equal((500L, 7L), (result.RowsRead, result.RowsInserted));
+        Assert.Equal(7L, await ScalarAsync<long>("select count(*) from quality.eval_records"));
+        // The last of the 500 lines per key: index 499 is case 2 with score 0.9; 493 is case 3 with 0.3.
+        Assert.Equal(0.9, await ScalarAsync<double>("select score from quality.eval_records where case_id = 'case-000002'"));
+        Assert.Equal(0.3, await ScalarAsync<double>("select score from quality.eval_records where case_id = 'case-000003'"));
+    }
+
+    private static string EvalLine(string caseId, string metric, double score) =>
+        FormattableString.Invariant(
+            $"promptfoo,run-1,{caseId},{metric},1,gpt-4o,refund-v3,refund-golden,refund_request,consumer,{score:0.0},{(score >= 0.5 ? "true" : "false")},2026-11-20T10:00:00Z,10");
+}
+
+public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
+{
+    protected override Task<TestDatabase> CreateDatabaseAsync() => TestDatabases.DuckDbAsync();
+
+    /// <summary>
+    /// 0011 rebuilds DuckDB's three fact tables without their unique keys: a database that already
+    /// holds rows keeps every one of them, with every value, and the views work on the new tables.
+    /// </summary>
+    [Fact]
+    public async Task Migration_0011_keeps_every_row_of_a_database_loaded_before_it()
+    {
+        var migrations = Migrator.EmbeddedScripts("duckdb", "migrations");
+        var views = Migrator.EmbeddedScripts("duckdb", "views");
+        var before = migrations.Where(script => string.CompareOrdinal(script.Name, "0011") < 0).ToList();
+        Assert.Equal(10, before.Count);
+        new Migrator(Engine, kind => kind == "migrations" ? before : views).Migrate();
+        var loader = new Loader(Engine);
+        await loader.LoadFileAsync(Files.EvalCsv("evals.csv", cases: 40), new LoadOptions(), Token);
+        await loader.LoadFileAsync(Files.TraceJsonl("traces.jsonl", traces: 60, feedback: 0.5), new LoadOptions(), Token);
+        await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0001.jsonl"), new LoadOptions(), Token);
+        var snapshot = await SnapshotAsync();
+        Assert.Equal(1, await UniqueConstraintsAsync("trace_summaries"));
+
+        var result = new Migrator(Engine).Migrate();
+
+        Assert.Equal(["0011_loader_enforced_fact_keys.sql"], result.AppliedMigrations);
+        Assert.Equal(snapshot, await SnapshotAsync());
+        Assert.Equal(0, await UniqueConstraintsAsync("trace_summaries"));
+        Assert.Equal(0, await UniqueConstraintsAsync("eval_records"));
+        Assert.Equal(0, await UniqueConstraintsAsync("trace_parts"));
+        // Defaults and checks came along: a row that leaves the keys out gets 'unknown', a bad band is refused.
+        await ScalarAsync<int>("insert into quality.trace_summaries (source, trace_id, _batch_id, _loaded_at) values ('t', 'x', 1, now()) returning 1");
+        Assert.Equal("unknown", await ScalarAsync<string>("select customer_tier from quality.trace_summaries where source = 't'"));
+        await Assert.ThrowsAnyAsync<Exception>(() => ScalarAsync<int>(
+            "insert into quality.trace_summaries (source, trace_id, context_band, _batch_id, _loaded_at) values ('t', 'y', 'huge', 1, now()) returning 1"));
+        Assert.True(await ScalarAsync<long>("select count(*) from quality.trace_slices") > 0);
+        Assert.True(await ScalarAsync<long>("select count(*) from quality.eval_slices") > 0);
+    }
+
+    [Fact]
+    public async Task A_failed_load_leaves_no_staging_table_and_a_killed_loaders_leftover_is_dropped_by_the_next()
+    {
+        var cutOff = Files.Write("cut.jsonl", "{\"trace_id\":\"a\"}\n{\"trace_id\":\"b\"}\n");
+        var empty = Files.Write("empty.csv", CanonicalFiles.EvalHeader + "\n");
+        Assert.Equal(FileLoadStatus.Loaded, (await LoadAsync(cutOff)).Status);
+        Assert.Equal(FileLoadStatus.Failed, (await LoadAsync(empty)).Status);
+        Assert.Equal(0L, await StagingTablesAsync());
+
+        // A loader killed while staging leaves its committed staging table (and its batch 'running').
+        await ScalarAsync<int>("create table etl.stage_trace_summaries_987 (trace_id varchar); select 1");
+        await ScalarAsync<int>("create table etl.stages_kept (note varchar); select 1");
+        Assert.Equal(1L, await StagingTablesAsync());
+
+        await new Loader(Engine).AbandonRunningBatchesAsync(Token);
+
+        Assert.Equal(0L, await StagingTablesAsync());
+        Assert.Equal(1L, await ScalarAsync<long>("select count(*) from information_schema.tables where table_schema = 'etl' and table_name = 'stages_kept'"));
+    }
+
+    private Task<long> StagingTablesAsync() => ScalarAsync<long>(
+        "select count(*) from information_schema.tables where table_schema = 'etl' and starts_with(table_name, 'stage_')");
+
+    private async Task<string> SnapshotAsync()
+    {
+        var parts = new List<string>();
+        foreach (var table in new[] { "quality.eval_records", "quality.trace_summaries", "etl.trace_parts" })
+        {
+            var text = await QueryAsync<string>(
+                $"select string_agg(cast(t as varchar), '\n' order by cast(t as varchar)) from {table} as t");
+            parts.Add($"{table}:{text.Single()}");
+        }
+
+        return string.Join("\n\n", parts);
+    }
+
+    private Task<int> UniqueConstraintsAsync(string table) => ScalarAsync<int>(
+        "select cast(count(*) as integer) from duckdb_constraints() where table_name = @table and constraint_type in ('UNIQUE', 'PRIMARY KEY')",
+        new { table });
+}
+
+/// <summary>
+/// The same on DuckDB with the set-based steps split into key partitions of three keys each, as a
+/// batch of more than a million rows is split (DuckDbEngine.KeysPerPartition): every key still
+/// lands once, whichever partition its duplicates and its stored row fall into.
+/// </summary>
+public sealed class DuckDbKeyPartitionTests : LoaderKeySuite
+{
+    protected override async Task<TestDatabase> CreateDatabaseAsync()
+    {
+        var database = await TestDatabases.DuckDbAsync();
+        ((DuckDbEngine)database.Engine).KeysPerPartition = 3;
+        return database;
+    }
+
+    [Fact]
+    public async Task A_batch_in_many_key_partitions_keeps_the_counts_and_leaves_no_staging_table()
+    {
+        var result = await LoadAsync(Files.EvalCsv("evals.csv", cases: 50));
+        var later = await LoadAsync(Files.EvalCsv("evals-later.csv", cases: 60, promptVersion: "refund-v4"));
+
+        Assert.Equal((100L, 100L, 0L), (result.RowsRead, result.RowsInserted, result.RowsUpdated));
+        Assert.Equal((120L, 20L, 100L), (later.RowsRead, later.RowsInserted, later.RowsUpdated));
+        Assert.Equal(120L, await ScalarAsync<long>("select count(distinct case_id || metric) from quality.eval_records where prompt_version = 'refund-v4'"));
+        Assert.Equal(0L, await ScalarAsync<long>("select count(*) from information_schema.tables where table_schema = 'etl' and table_name like 'stage%'"));
+    }
+}
+
+public sealed class PostgresLoaderKeyTests : LoaderKeySuite
+{
+    protected override Task<TestDatabase> CreateDatabaseAsync() => TestDatabases.PostgresAsync();
+}
+
+public sealed class SqlServerLoaderKeyTests : LoaderKeySuite
+{
+    protected override Task<TestDatabase> CreateDatabaseAsync() => TestDatabases.SqlServerAsync();
+}
