@@ -504,6 +504,9 @@ online_cells as materialized (
     -- exactly; per cell, var_samp gives the sum of squared deviations from the cell mean
     -- (sum_squares = var_samp × (n − 1)), which combines across cells without the cancellation of
     -- a raw sum of squares. Rounding can leave a tiny negative sum for constant values: clamped to 0.
+    -- Materialized, so that it is planned on its own: inlined, the planner fed it the order
+    -- online_cell_moments' window wants (traces sorted by comparison and arm, the million traces
+    -- materialized once per arm) instead of hashing.
     select
         comparison_name,
         arm,
