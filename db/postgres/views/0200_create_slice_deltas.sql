@@ -33,8 +33,17 @@ drop function if exists quality.slice_deltas_rows();
 -- view cannot. With about 350 expressions and a plan cost in the millions, the default JIT
 -- (optimise and inline above cost 500,000) spent about 9 s compiling against about 5 s of
 -- execution at 1 million traces; and the default work_mem of 4 MB sent every sort of the
--- offline side to disk. The settings apply only while the function runs. The view below is the
--- interface; the CTEs are the same, in the same order, as in the other engines' slice_deltas.
+-- offline side to disk. enable_sort = off: the arms are joined on a CASE over the version
+-- columns, whose selectivity the planner cannot know, so it expects a few thousand
+-- observations where a million arrive and groups them by sorting on up to nine text keys
+-- (collation-aware comparisons: 5 s for the 900,000 online observations) instead of hashing
+-- them into their 2,000 cells (under 0.5 s); sorts that nothing else can do (the Holm windows)
+-- still run. max_parallel_workers_per_gather = 0: on the same misestimate the planner split the
+-- case grouping across workers into partial groups that reduce nothing (200,000 rows in, as
+-- many partial groups out, then combined again); serial took less CPU and no more wall time.
+-- The settings apply only while the function runs. The view below is the interface;
+-- the CTEs are the same, in the same order, as in the other engines' slice_deltas, except
+-- those marked PostgreSQL only.
 create function quality.slice_deltas_rows()
 returns table (
     comparison_name varchar,
@@ -71,6 +80,8 @@ language sql
 stable
 set jit = off
 set work_mem = '64MB'
+set enable_sort = off
+set max_parallel_workers_per_gather = 0
 as $function$
 with
 
@@ -175,9 +186,100 @@ offline_arm_aggregates as (
         )
 ),
 
+offline_case_cells as (
+    -- PostgreSQL only (DuckDB and SQL Server group offline_observations by case and slice level
+    -- directly, as the second half of offline_cases does): the case means per arm in each finest
+    -- slice the case has rows in. Grouping 200,000 eval rows by case x slice level made 600,000
+    -- groups that spilled; a case whose rows all carry the same labels (one cell, the usual case)
+    -- has the same rows, so the same means, at every slice level, and needs no regrouping.
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        avg(case when arm = 'baseline' then score end) as score_baseline,
+        avg(case when arm = 'candidate' then score end) as score_candidate,
+        avg(case when arm = 'baseline' then passed end) as pass_baseline,
+        avg(case when arm = 'candidate' then passed end) as pass_candidate
+    from offline_observations
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+offline_multi_cell_cases as (
+    -- PostgreSQL only: cases whose labels differ between rows (for example between versions).
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id
+    from offline_case_cells
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id
+    having count(*) > 1
+),
+
+offline_slice_levels as (
+    -- PostgreSQL only: the grouping sets of offline_cases as rows, with the labels each keeps.
+    select *
+    from (
+        values
+            ('overall', false, false, false, false, false),
+            ('feature', true, false, false, false, false),
+            ('feature_intent', true, true, false, false, false),
+            ('feature_customer_tier', true, false, false, true, false),
+            ('feature_language', true, false, true, false, false),
+            ('feature_context_band', true, false, false, false, true)
+    ) as levels (slice_level, keeps_feature, keeps_intent, keeps_language, keeps_customer_tier, keeps_context_band)
+),
+
 offline_cases as (
     -- A case is paired in every slice that holds both of its arms: grouping the case means by
     -- slice level keeps a case whose labels changed between versions paired where they agree.
+    -- PostgreSQL: one-cell cases repeat their cell's means at each slice level; only the cases
+    -- with more than one cell are grouped by slice level as on the other engines.
+    select
+        offline_case_cells.comparison_name,
+        offline_case_cells.metric,
+        offline_case_cells.dataset_id,
+        offline_case_cells.case_id,
+        offline_slice_levels.slice_level,
+        case when offline_slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
+        case when offline_slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
+        case when offline_slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
+        case when offline_slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when offline_slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
+        offline_case_cells.score_baseline,
+        offline_case_cells.score_candidate,
+        offline_case_cells.pass_baseline,
+        offline_case_cells.pass_candidate
+    from offline_case_cells
+    cross join offline_slice_levels
+    where not exists (
+        select 1
+        from offline_multi_cell_cases
+        where offline_multi_cell_cases.comparison_name = offline_case_cells.comparison_name
+            and offline_multi_cell_cases.metric = offline_case_cells.metric
+            and offline_multi_cell_cases.dataset_id = offline_case_cells.dataset_id
+            and offline_multi_cell_cases.case_id = offline_case_cells.case_id
+    )
+    union all
     select
         comparison_name,
         metric,
@@ -201,6 +303,14 @@ offline_cases as (
         avg(case when arm = 'baseline' then passed end) as pass_baseline,
         avg(case when arm = 'candidate' then passed end) as pass_candidate
     from offline_observations
+    where exists (
+        select 1
+        from offline_multi_cell_cases
+        where offline_multi_cell_cases.comparison_name = offline_observations.comparison_name
+            and offline_multi_cell_cases.metric = offline_observations.metric
+            and offline_multi_cell_cases.dataset_id = offline_observations.dataset_id
+            and offline_multi_cell_cases.case_id = offline_observations.case_id
+    )
     group by
         comparison_name,
         metric,
@@ -334,12 +444,34 @@ offline_metric_rows as (
     where arms.pass_n_baseline + arms.pass_n_candidate > 0
 ),
 
+online_arms as (
+    -- PostgreSQL only: both arms of each comparison as rows, so that online_observations reads
+    -- the million traces once (the other engines union one scan per arm).
+    select
+        comparison_name,
+        compare_key,
+        'baseline' as arm,
+        baseline as arm_value,
+        baseline_from as arm_from,
+        baseline_to as arm_to
+    from comparisons
+    union all
+    select
+        comparison_name,
+        compare_key,
+        'candidate' as arm,
+        candidate as arm_value,
+        candidate_from as arm_from,
+        candidate_to as arm_to
+    from comparisons
+),
+
 online_observations as (
     -- Only the columns the aggregates read: the fact table's wide text columns (input_preview,
     -- attributes) would otherwise be carried through every sort and spill.
     select
-        comparisons.comparison_name,
-        'baseline' as arm,
+        online_arms.comparison_name,
+        online_arms.arm,
         trace_summaries.feature,
         trace_summaries.intent,
         trace_summaries.language,
@@ -353,52 +485,28 @@ online_observations as (
         trace_summaries.latency_ms,
         trace_summaries.cost_usd
     from trace_summaries
-    inner join comparisons
-        on comparisons.baseline = case comparisons.compare_key
+    inner join online_arms
+        on online_arms.arm_value = case online_arms.compare_key
             when 'model_version' then trace_summaries.model_version
             when 'prompt_version' then trace_summaries.prompt_version
             when 'retriever_version' then trace_summaries.retriever_version
             when 'guardrail_version' then trace_summaries.guardrail_version
             when 'experiment_bucket' then trace_summaries.experiment_bucket
         end
-    where (comparisons.baseline_from is null or trace_summaries.started_at >= comparisons.baseline_from)
-        and (comparisons.baseline_to is null or trace_summaries.started_at < comparisons.baseline_to)
-    union all
-    select
-        comparisons.comparison_name,
-        'candidate' as arm,
-        trace_summaries.feature,
-        trace_summaries.intent,
-        trace_summaries.language,
-        trace_summaries.customer_tier,
-        trace_summaries.context_band,
-        trace_summaries.has_complaint,
-        trace_summaries.is_error,
-        trace_summaries.has_tool_parse_failure,
-        trace_summaries.has_json_parse_failure,
-        trace_summaries.is_retrieval_empty,
-        trace_summaries.latency_ms,
-        trace_summaries.cost_usd
-    from trace_summaries
-    inner join comparisons
-        on comparisons.candidate = case comparisons.compare_key
-            when 'model_version' then trace_summaries.model_version
-            when 'prompt_version' then trace_summaries.prompt_version
-            when 'retriever_version' then trace_summaries.retriever_version
-            when 'guardrail_version' then trace_summaries.guardrail_version
-            when 'experiment_bucket' then trace_summaries.experiment_bucket
-        end
-    where (comparisons.candidate_from is null or trace_summaries.started_at >= comparisons.candidate_from)
-        and (comparisons.candidate_to is null or trace_summaries.started_at < comparisons.candidate_to)
+    where (online_arms.arm_from is null or trace_summaries.started_at >= online_arms.arm_from)
+        and (online_arms.arm_to is null or trace_summaries.started_at < online_arms.arm_to)
 ),
 
-online_cells as (
+online_cells as materialized (
     -- PostgreSQL only (DuckDB and SQL Server aggregate online_observations directly): one hash
     -- pass reduces a million traces to one row per arm × finest slice, which online_arm_aggregates
     -- rolls up, instead of sorting every trace once per grouping set. Counts and sums roll up
     -- exactly; per cell, var_samp gives the sum of squared deviations from the cell mean
     -- (sum_squares = var_samp × (n − 1)), which combines across cells without the cancellation of
     -- a raw sum of squares. Rounding can leave a tiny negative sum for constant values: clamped to 0.
+    -- Materialized, so that it is planned on its own: inlined, the planner fed it the order
+    -- online_cell_moments' window wants (traces sorted by comparison and arm, the million traces
+    -- materialized once per arm) instead of hashing.
     select
         comparison_name,
         arm,
