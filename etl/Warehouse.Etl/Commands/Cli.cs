@@ -122,7 +122,8 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
 
     /// <summary>
     /// The engine a loader (load, watch) writes through. On DuckDB it caps DuckDB's own memory
-    /// (DuckDb:LoaderMemoryLimit, default <see cref="DuckDbEngine.DefaultLoaderMemoryLimit"/>): DuckDB
+    /// (DuckDb:LoaderMemoryLimit, default <see cref="DuckDbEngine.DefaultLoaderMemoryLimit"/>) and its
+    /// threads (DuckDb:LoaderThreads, default <see cref="DuckDbEngine.DefaultLoaderThreads"/>): DuckDB
     /// otherwise takes up to 80 % of the machine for a large file, which a scheduled loader on a shared
     /// host must not; beyond the limit it spills to the database's .tmp folder.
     /// </summary>
@@ -132,6 +133,7 @@ public sealed class Cli(TextWriter output, TextWriter error, IConfiguration? con
         if (engine is DuckDbEngine duckDb)
         {
             duckDb.MemoryLimit = DuckDbEngine.ValidMemoryLimit(Configuration["DuckDb:LoaderMemoryLimit"] ?? DuckDbEngine.DefaultLoaderMemoryLimit);
+            duckDb.Threads = DuckDbEngine.ValidThreads(Configuration["DuckDb:LoaderThreads"]);
         }
 
         return engine;

@@ -45,6 +45,42 @@ public sealed class LoaderMemoryLimitTests : IDisposable
         Assert.Equal("286.1 MiB", await MemoryLimitAsync(engine));
     }
 
+    private static async Task<long> ThreadsAsync(WarehouseEngine engine)
+    {
+        await using var connection = await engine.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "select cast(current_setting('threads') as bigint)";
+        return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+    }
+
+    [Fact]
+    public async Task Loader_engine_runs_DuckDB_on_one_thread_by_default_unless_the_setting_or_the_connection_string_says_otherwise()
+    {
+        var defaults = new DuckDbEngine(Database) { Threads = DuckDbEngine.ValidThreads(null) };
+        var two = new DuckDbEngine(Path.Combine(_files.Folder, "two.duckdb")) { Threads = DuckDbEngine.ValidThreads("2") };
+        var own = new DuckDbEngine($"Data Source={Path.Combine(_files.Folder, "own.duckdb")};threads=3") { Threads = 1 };
+
+        Assert.Equal(1L, await ThreadsAsync(defaults));
+        Assert.Equal(2L, await ThreadsAsync(two));
+        Assert.Equal(3L, await ThreadsAsync(own));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("many")]
+    [InlineData("2; drop table x")]
+    public async Task Load_refuses_a_malformed_thread_count(string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["DuckDb:LoaderThreads"] = value }).Build();
+
+        var (exitCode, _, error) = await RunAsync(configuration, "load", _files.TraceJsonl("traces.jsonl", 3));
+
+        Assert.Equal(ExitCodes.UsageError, exitCode);
+        Assert.Contains("DuckDb:LoaderThreads", error);
+        Assert.False(File.Exists(Database));
+    }
+
     [Theory]
     [InlineData("lots")]
     [InlineData("192")]
@@ -84,6 +120,9 @@ public sealed class LoaderMemoryLimitTests : IDisposable
         Assert.True(statuses.Count >= 2, batches);
         Assert.StartsWith("loaded,", statuses[^1], StringComparison.Ordinal);
         Assert.All(statuses[..^1], line => Assert.Contains("DuckDB ran out of the loader's", line));
+        // The failed attempt says what DuckDB said and in which step of the load it happened.
+        Assert.Matches("(?i)(could not allocate|failed to pin|out of memory)", statuses[0]);
+        Assert.Matches("while (staging|keeping|updating|inserting|committing)", statuses[0]);
         Assert.Equal("20000", count.Split('\n')[1].Trim());
     }
 
