@@ -10,22 +10,20 @@ namespace Warehouse.Loading;
 /// <summary>
 /// Trace-store exports load in two steps inside the batch's one transaction: the file's parts
 /// (trace records, spans, feedback) are upserted into etl.trace_parts, then every trace the
-/// file touched is rolled up again from all of its stored parts, whichever file brought them,
-/// and upserted into quality.trace_summaries. So spans split over files, a root that arrives
+/// file touched is rolled up again from all of its parts, whichever file brought them, and
+/// upserted into quality.trace_summaries. So spans split over files, a root that arrives
 /// after its children and feedback that comes hours later all end in the same row, and a
 /// re-load changes nothing.
 /// </summary>
 public sealed partial class Loader
 {
-    /// <summary>Traces rolled up per round trip: bounds memory to this many traces' parts.</summary>
-    private const int RollupChunk = 2000;
+    /// <summary>Parts rolled up per round trip (about): bounds memory to this many parts and their traces' rows.</summary>
+    private const int RollupParts = 25_000;
 
-    internal static readonly JsonSerializerOptions PartJson = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    /// <summary>Tests cut the roll-up into many small ranges with this (one trace per range at 1), in their own async flow only.</summary>
+    internal static readonly AsyncLocal<int?> RollupPartsOverride = new();
+
+    internal static JsonSerializerOptions PartJson => TracePartJson.Options;
 
     private async Task<FileLoadResult> LoadTracePartsAsync(DbConnection connection, DetectedSource source, string filePath,
         long batchId, DateTime startedAt, CancellationToken cancellationToken)
@@ -43,13 +41,18 @@ public sealed partial class Loader
         }
 
         await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
-        await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        if (await HasDuplicatePartsAsync(connection, transaction, partStaging, cancellationToken))
+        {
+            await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
 
+        // Before this file's parts go in: the stored parts of its traces that it does not bring again.
+        var earlier = await EarlierPartsAsync(batch, transaction, partStaging, cancellationToken);
         await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
         await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
 
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
-        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, partStaging, summaryStaging, cancellationToken);
+        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, partStaging, earlier, summaryStaging, cancellationToken);
         await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         var summaries = TableSchema.TraceSummaries;
         var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
@@ -97,7 +100,7 @@ public sealed partial class Loader
                 staged[1] = part.TraceId;
                 staged[2] = part.PartId;
                 staged[3] = part.Kind.ToString().ToLowerInvariant();
-                staged[4] = JsonSerializer.Serialize(part, PartJson);
+                staged[4] = TracePartJson.Serialize(part);
                 staged[5] = batch.BatchId;
                 staged[6] = batch.StartedAt;
                 accepted++;
@@ -121,15 +124,59 @@ public sealed partial class Loader
     }
 
     /// <summary>
-    /// Rolls every trace the file touched up from all of its stored parts (whichever file brought
-    /// them) into a staging table of trace rows. The touched traces' parts are first copied once,
-    /// numbered by trace in trace order, into a staging table written in that order; then they are
-    /// read back a chunk of traces at a time by range of that number. One pass over etl.trace_parts
-    /// instead of one join per chunk (which, on DuckDB, scanned the whole table every time), and
-    /// memory bounded by one chunk's parts. A trace with only feedback so far waits.
+    /// A staging table never needs deduplicating when no part comes twice in the file (a collector
+    /// writes each span once): the check is one aggregate, the delete a self-join of the whole table.
+    /// </summary>
+    private static async Task<bool> HasDuplicatePartsAsync(DbConnection connection, DbTransaction transaction, string partStaging,
+        CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"select count(*) from (select trace_id, part_id from {partStaging} group by source, trace_id, part_id having count(*) > 1) as twice",
+            transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) > 0;
+
+    /// <summary>
+    /// The stored parts of the file's traces that the file does not bring again (same trace, other
+    /// part id): what an earlier file or feedback export brought. Copied into a staging table before
+    /// the file's parts are stored; null when the store holds no parts yet (a first load), so the
+    /// roll-up reads the file's own parts only.
+    /// </summary>
+    private async Task<string?> EarlierPartsAsync(TraceBatch batch, DbTransaction transaction, string partStaging, CancellationToken cancellationToken)
+    {
+        var connection = batch.Connection;
+        var any = await connection.ExecuteScalarAsync<int>(new CommandDefinition(engine.Sql(
+                "select case when exists (select 1 from etl.trace_parts where source = @source) then 1 else 0 end"),
+            new { source = batch.Format.SourceName }, transaction, cancellationToken: cancellationToken));
+        if (any == 0)
+        {
+            return null;
+        }
+
+        var earlier = engine.StagingName($"stage_trace_earlier_{batch.BatchId}");
+        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(earlier,
+            [("trace_id", ColumnType.Text), ("part_id", ColumnType.Text), ("body", ColumnType.Text)]), cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
+                $"insert into {earlier} (trace_id, part_id, body) "
+                + "select p.trace_id, p.part_id, p.body from etl.trace_parts as p "
+                + $"where p.source = @source and p.trace_id in (select s.trace_id from {partStaging} as s) "
+                + $"and not exists (select 1 from {partStaging} as s where s.trace_id = p.trace_id and s.part_id = p.part_id)"),
+            new { source = batch.Format.SourceName }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        if (engine.IndexStagingSql(earlier, "trace_id") is { } index)
+        {
+            await ExecuteAsync(connection, transaction, index, cancellationToken);
+        }
+
+        return earlier;
+    }
+
+    /// <summary>
+    /// Rolls every trace the file touched up from all of its parts into a staging table of trace
+    /// rows: the file's own parts (the part staging table, rejects gone, deduplicated) and the
+    /// earlier parts it did not replace. They are read a range of trace ids at a time, the ranges
+    /// cut from the file's trace ids in the database's order so each holds about
+    /// <see cref="RollupParts"/> parts: memory stays bounded by one range's parts, and nothing is
+    /// copied or sorted as a whole. A trace with only feedback so far waits.
     /// </summary>
     private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbTransaction transaction,
-        string partStaging, string staging, CancellationToken cancellationToken)
+        string partStaging, string? earlier, string staging, CancellationToken cancellationToken)
     {
         var connection = batch.Connection;
         var summaries = TableSchema.TraceSummaries;
@@ -137,30 +184,17 @@ public sealed partial class Loader
         var width = summaries.Columns.Count;
         await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, columns), cancellationToken);
 
-        var ordered = engine.StagingName($"stage_trace_rollup_{batch.BatchId}");
-        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(ordered,
-            [("trace_seq", ColumnType.BigInt), ("trace_id", ColumnType.Text), ("part_id", ColumnType.Text), ("body", ColumnType.Text)]), cancellationToken);
-        // Rejected lines sit in the part staging table with no trace id; they touch no trace.
-        await batch.Connection.ExecuteAsync(new CommandDefinition(engine.Sql(
-                $"insert into {ordered} (trace_seq, trace_id, part_id, body) "
-                + "select dense_rank() over (order by p.trace_id) as trace_seq, p.trace_id, p.part_id, p.body "
-                + "from etl.trace_parts as p "
-                + $"where p.source = @source and p.trace_id in (select s.trace_id from {partStaging} as s where s.trace_id is not null) "
-                + "order by trace_seq"),
-            new { source = batch.Format.SourceName }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-        if (engine.IndexStagingSql(ordered, "trace_seq") is { } index)
+        var (touched, bounds) = await RollupRangesAsync(connection, transaction, partStaging, cancellationToken);
+        if (bounds.Count > 1 && engine.IndexStagingSql(partStaging, "trace_id") is { } index)
         {
             await ExecuteAsync(connection, transaction, index, cancellationToken);
         }
 
-        var touched = await batch.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            $"select max(trace_seq) from {ordered}", transaction: transaction, cancellationToken: cancellationToken)) ?? 0;
-
         var builder = new RecordBuilder(summaries);
         long rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
-        for (long low = 0; low < touched; low += RollupChunk)
+        for (var range = 0; range < bounds.Count; range++)
         {
-            var parts = await StoredPartsAsync(batch, transaction, ordered, low, low + RollupChunk, cancellationToken);
+            var parts = await RangePartsAsync(connection, transaction, partStaging, earlier, range == 0 ? null : bounds[range - 1], bounds[range], cancellationToken);
             await using var rows = engine.OpenRowWriter(connection, transaction, staging, columns);
             foreach (var (traceId, traceParts) in parts)
             {
@@ -184,7 +218,7 @@ public sealed partial class Loader
                     // The trace has no line of its own: record 0, its parts as the raw record.
                     reason = $"trace {traceId}: {reason}";
                     staged[width + 2] = Cap(reason, MaxReasonLength);
-                    staged[width + 3] = RawForReject(() => string.Join('\n', traceParts.Select(part => JsonSerializer.Serialize(part, PartJson))));
+                    staged[width + 3] = RawForReject(() => string.Join('\n', traceParts.Select(TracePartJson.Serialize)));
                     rejected++;
                     batch.NoteReject(0, reason);
                 }
@@ -200,30 +234,91 @@ public sealed partial class Loader
         return (touched, rolledUp, waiting, rejected);
     }
 
-    /// <summary>The stored parts of the traces numbered (low, high] in the roll-up table, by trace id, in trace order.</summary>
-    private async Task<List<(string TraceId, List<TracePart> Parts)>> StoredPartsAsync(TraceBatch batch, DbTransaction transaction, string ordered,
-        long low, long high, CancellationToken cancellationToken)
+    /// <summary>
+    /// The file's trace ids in the database's order, cut into ranges of about
+    /// <see cref="RollupParts"/> parts: the last trace id of each range, and how many traces there are.
+    /// </summary>
+    private static async Task<(long Touched, List<string> Bounds)> RollupRangesAsync(DbConnection connection, DbTransaction transaction,
+        string partStaging, CancellationToken cancellationToken)
     {
-        var parts = new Dictionary<string, List<TracePart>>(StringComparer.Ordinal);
-        var order = new List<(string TraceId, List<TracePart> Parts)>();
-        var stored = await batch.Connection.QueryAsync<(long TraceSeq, string TraceId, string PartId, string Body)>(new CommandDefinition(engine.Sql(
-                $"select trace_seq, trace_id, part_id, body from {ordered} where trace_seq > @low and trace_seq <= @high"),
-            new { low, high }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-        foreach (var (_, traceId, partId, body) in stored.OrderBy(row => row.TraceSeq))
+        var bounds = new List<string>();
+        long touched = 0, inRange = 0;
+        string? last = null;
+        var partsPerRange = RollupPartsOverride.Value ?? RollupParts;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandTimeout = 0;
+        command.CommandText = $"select trace_id, count(*) from {partStaging} group by trace_id order by trace_id";
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            var part = JsonSerializer.Deserialize<TracePart>(body, PartJson)!;
-            part.TraceId = traceId;
-            part.PartId = partId;
-            if (!parts.TryGetValue(traceId, out var list))
+            while (await reader.ReadAsync(cancellationToken))
             {
-                parts[traceId] = list = [];
-                order.Add((traceId, list));
+                last = reader.GetString(0);
+                touched++;
+                inRange += reader.GetInt64(1);
+                if (inRange >= partsPerRange)
+                {
+                    bounds.Add(last);
+                    inRange = 0;
+                }
             }
-
-            list.Add(part);
         }
 
+        if (inRange > 0)
+        {
+            bounds.Add(last!);
+        }
+
+        return (touched, bounds);
+    }
+
+    /// <summary>The parts of the traces whose ids are in (low, high], by trace id in ordinal order.</summary>
+    private async Task<List<(string TraceId, List<TracePart> Parts)>> RangePartsAsync(DbConnection connection, DbTransaction transaction,
+        string partStaging, string? earlier, string? low, string high, CancellationToken cancellationToken)
+    {
+        var range = (low is null ? "" : "trace_id > @low and ") + "trace_id <= @high";
+        var sql = $"select trace_id, part_id, body from {partStaging} where {range}"
+            + (earlier is null ? "" : $" union all select trace_id, part_id, body from {earlier} where {range}");
+        var parts = new Dictionary<string, List<TracePart>>(StringComparer.Ordinal);
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandTimeout = 0;
+            command.CommandText = engine.Sql(sql);
+            AddText(command, "high", high);
+            if (low is not null)
+            {
+                AddText(command, "low", low);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var traceId = reader.GetString(0);
+                var part = TracePartJson.Deserialize(reader.GetString(2));
+                part.TraceId = traceId;
+                part.PartId = reader.GetString(1);
+                if (!parts.TryGetValue(traceId, out var list))
+                {
+                    parts[traceId] = list = [];
+                }
+
+                list.Add(part);
+            }
+        }
+
+        var order = parts.Select(pair => (pair.Key, pair.Value)).ToList();
+        order.Sort((left, right) => string.CompareOrdinal(left.Key, right.Key));
         return order;
+    }
+
+    private static void AddText(DbCommand command, string name, string value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        parameter.DbType = System.Data.DbType.String;
+        command.Parameters.Add(parameter);
     }
 
     /// <summary>What the database would refuse in a part, said before it gets there.</summary>
