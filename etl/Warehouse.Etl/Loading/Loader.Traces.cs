@@ -34,14 +34,15 @@ public sealed partial class Loader
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var partStaging = engine.StagingName($"stage_trace_parts_{batchId}");
-        var (read, accepted, rejected) = await StagePartsAsync(batch, transaction, source.File, partStaging, cancellationToken);
+        using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? RollupParts));
+        var (read, accepted, rejected) = await StagePartsAsync(batch, transaction, source.File, partStaging, buckets, cancellationToken);
         if (read == 0 && !format.MayHaveNoParts)
         {
             throw new LoadException($"{filePath}: the file holds no records");
         }
 
         await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
-        if (await HasDuplicatePartsAsync(connection, transaction, partStaging, cancellationToken))
+        if (buckets.MayHaveDuplicates && await HasDuplicatePartsAsync(connection, transaction, partStaging, cancellationToken))
         {
             await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
         }
@@ -52,7 +53,7 @@ public sealed partial class Loader
         await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
 
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
-        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, partStaging, earlier, summaryStaging, cancellationToken);
+        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, buckets, earlier, summaryStaging, cancellationToken);
         await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         var summaries = TableSchema.TraceSummaries;
         var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
@@ -82,7 +83,7 @@ public sealed partial class Loader
 
     /// <summary>Streams the file's parts into a staging table (rejects beside them, as for fact tables).</summary>
     private async Task<(long Read, long Accepted, long Rejected)> StagePartsAsync(TraceBatch batch, DbTransaction transaction, SourceFile file,
-        string staging, CancellationToken cancellationToken)
+        string staging, TracePartBuckets buckets, CancellationToken cancellationToken)
     {
         var columns = StagingColumns(TableSchema.TraceParts);
         var width = TableSchema.TraceParts.Columns.Count;
@@ -100,7 +101,9 @@ public sealed partial class Loader
                 staged[1] = part.TraceId;
                 staged[2] = part.PartId;
                 staged[3] = part.Kind.ToString().ToLowerInvariant();
-                staged[4] = TracePartJson.Serialize(part);
+                var body = TracePartJson.Serialize(part);
+                staged[4] = body;
+                buckets.AddStaged(part.TraceId, part.PartId, body);
                 staged[5] = batch.BatchId;
                 staged[6] = batch.StartedAt;
                 accepted++;
@@ -168,15 +171,31 @@ public sealed partial class Loader
     }
 
     /// <summary>
+    /// A guess at a file's part count from its size (a collector's span takes 800+ bytes), for
+    /// spreading its parts over buckets of about <see cref="RollupParts"/>; a guess too low only
+    /// makes the buckets bigger.
+    /// </summary>
+    private static long EstimatedParts(SourceFile file)
+    {
+        try
+        {
+            return new FileInfo(file.Path).Length / 500;
+        }
+        catch (IOException)
+        {
+            return RollupParts;
+        }
+    }
+
+    /// <summary>
     /// Rolls every trace the file touched up from all of its parts into a staging table of trace
-    /// rows: the file's own parts (the part staging table, rejects gone, deduplicated) and the
-    /// earlier parts it did not replace. They are read a range of trace ids at a time, the ranges
-    /// cut from the file's trace ids in the database's order so each holds about
-    /// <see cref="RollupParts"/> parts: memory stays bounded by one range's parts, and nothing is
-    /// copied or sorted as a whole. A trace with only feedback so far waits.
+    /// rows: the file's own parts, spread over buckets by trace id while they were staged (the last
+    /// of a part that came twice wins, as in the staging table), and the earlier stored parts the
+    /// file did not replace, added to the same buckets. A bucket at a time holds all parts of its
+    /// traces, so memory stays bounded by one bucket. A trace with only feedback so far waits.
     /// </summary>
     private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbTransaction transaction,
-        string partStaging, string? earlier, string staging, CancellationToken cancellationToken)
+        TracePartBuckets buckets, string? earlier, string staging, CancellationToken cancellationToken)
     {
         var connection = batch.Connection;
         var summaries = TableSchema.TraceSummaries;
@@ -184,20 +203,33 @@ public sealed partial class Loader
         var width = summaries.Columns.Count;
         await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, columns), cancellationToken);
 
-        var (touched, bounds) = await RollupRangesAsync(connection, transaction, partStaging, cancellationToken);
-        if (bounds.Count > 1 && engine.IndexStagingSql(partStaging, "trace_id") is { } index)
+        if (earlier is not null)
         {
-            await ExecuteAsync(connection, transaction, index, cancellationToken);
+            // Read by ranges of trace ids, so an earlier set as big as a whole store is never one result.
+            var (_, bounds) = await RollupRangesAsync(connection, transaction, earlier, cancellationToken);
+            for (var range = 0; range < bounds.Count; range++)
+            {
+                await ReadRangeAsync(connection, transaction, earlier, range == 0 ? null : bounds[range - 1], bounds[range], buckets.Add, cancellationToken);
+            }
         }
 
         var builder = new RecordBuilder(summaries);
-        long rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
-        for (var range = 0; range < bounds.Count; range++)
+        long touched = 0, rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
+        await using var rows = engine.OpenRowWriter(connection, transaction, staging, columns);
+        for (var bucket = 0; bucket < buckets.Count; bucket++)
         {
-            var parts = await RangePartsAsync(connection, transaction, partStaging, earlier, range == 0 ? null : bounds[range - 1], bounds[range], cancellationToken);
-            await using var rows = engine.OpenRowWriter(connection, transaction, staging, columns);
-            foreach (var (traceId, traceParts) in parts)
+            foreach (var (traceId, stored) in buckets.Read(bucket))
             {
+                touched++;
+                var traceParts = new List<TracePart>(stored.Count);
+                foreach (var (partId, body) in stored)
+                {
+                    var part = TracePartJson.Deserialize(body);
+                    part.TraceId = traceId;
+                    part.PartId = partId;
+                    traceParts.Add(part);
+                }
+
                 traceParts.Sort((left, right) => string.CompareOrdinal(left.PartId, right.PartId));
                 var record = TraceRollup.Build(batch.Format.SourceName, traceId, traceParts, batch.Rules);
                 if (record is null)
@@ -227,19 +259,18 @@ public sealed partial class Loader
                 staged[width + 1] = stageRow;
                 await rows.WriteAsync(staged, cancellationToken);
             }
-
-            await rows.CompleteAsync(cancellationToken);
         }
 
+        await rows.CompleteAsync(cancellationToken);
         return (touched, rolledUp, waiting, rejected);
     }
 
     /// <summary>
-    /// The file's trace ids in the database's order, cut into ranges of about
+    /// A parts table's trace ids in the database's order, cut into ranges of about
     /// <see cref="RollupParts"/> parts: the last trace id of each range, and how many traces there are.
     /// </summary>
     private static async Task<(long Touched, List<string> Bounds)> RollupRangesAsync(DbConnection connection, DbTransaction transaction,
-        string partStaging, CancellationToken cancellationToken)
+        string table, CancellationToken cancellationToken)
     {
         var bounds = new List<string>();
         long touched = 0, inRange = 0;
@@ -248,7 +279,7 @@ public sealed partial class Loader
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandTimeout = 0;
-        command.CommandText = $"select trace_id, count(*) from {partStaging} group by trace_id order by trace_id";
+        command.CommandText = $"select trace_id, count(*) from {table} group by trace_id order by trace_id";
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -272,44 +303,26 @@ public sealed partial class Loader
         return (touched, bounds);
     }
 
-    /// <summary>The parts of the traces whose ids are in (low, high], by trace id in ordinal order.</summary>
-    private async Task<List<(string TraceId, List<TracePart> Parts)>> RangePartsAsync(DbConnection connection, DbTransaction transaction,
-        string partStaging, string? earlier, string? low, string high, CancellationToken cancellationToken)
+    /// <summary>The rows (trace id, part id, body) of a parts table whose trace ids are in (low, high].</summary>
+    private async Task ReadRangeAsync(DbConnection connection, DbTransaction transaction, string table, string? low, string high,
+        Action<string, string, string> add, CancellationToken cancellationToken)
     {
-        var range = (low is null ? "" : "trace_id > @low and ") + "trace_id <= @high";
-        var sql = $"select trace_id, part_id, body from {partStaging} where {range}"
-            + (earlier is null ? "" : $" union all select trace_id, part_id, body from {earlier} where {range}");
-        var parts = new Dictionary<string, List<TracePart>>(StringComparer.Ordinal);
-        await using (var command = connection.CreateCommand())
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandTimeout = 0;
+        command.CommandText = engine.Sql($"select trace_id, part_id, body from {table} where "
+            + (low is null ? "" : "trace_id > @low and ") + "trace_id <= @high");
+        AddText(command, "high", high);
+        if (low is not null)
         {
-            command.Transaction = transaction;
-            command.CommandTimeout = 0;
-            command.CommandText = engine.Sql(sql);
-            AddText(command, "high", high);
-            if (low is not null)
-            {
-                AddText(command, "low", low);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var traceId = reader.GetString(0);
-                var part = TracePartJson.Deserialize(reader.GetString(2));
-                part.TraceId = traceId;
-                part.PartId = reader.GetString(1);
-                if (!parts.TryGetValue(traceId, out var list))
-                {
-                    parts[traceId] = list = [];
-                }
-
-                list.Add(part);
-            }
+            AddText(command, "low", low);
         }
 
-        var order = parts.Select(pair => (pair.Key, pair.Value)).ToList();
-        order.Sort((left, right) => string.CompareOrdinal(left.Key, right.Key));
-        return order;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            add(reader.GetString(0), reader.GetString(1), reader.GetString(2));
+        }
     }
 
     private static void AddText(DbCommand command, string name, string value)
