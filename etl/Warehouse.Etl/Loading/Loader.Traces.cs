@@ -49,8 +49,19 @@ public sealed partial class Loader
 
         // Before this file's parts go in: the stored parts of its traces that it does not bring again.
         var earlier = await EarlierPartsAsync(batch, transaction, partStaging, cancellationToken);
-        await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
-        await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        if (earlier is null)
+        {
+            // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
+            // a plain insert spares the anti-join against the table.
+            var names = string.Join(", ", TableSchema.TraceParts.Columns.Select(column => column.Name));
+            await ExecuteAsync(connection, transaction,
+                $"insert into {TableSchema.TraceParts.QualifiedName} ({names}) select {names} from {partStaging}", cancellationToken);
+        }
+        else
+        {
+            await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
+            await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
 
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
         var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, buckets, earlier, summaryStaging, cancellationToken);
@@ -139,8 +150,8 @@ public sealed partial class Loader
     /// <summary>
     /// The stored parts of the file's traces that the file does not bring again (same trace, other
     /// part id): what an earlier file or feedback export brought. Copied into a staging table before
-    /// the file's parts are stored; null when the store holds no parts yet (a first load), so the
-    /// roll-up reads the file's own parts only.
+    /// the file's parts are stored; null when the store holds no parts of the source yet (a first
+    /// load): then every staged part is new, and the roll-up reads the file's own parts only.
     /// </summary>
     private async Task<string?> EarlierPartsAsync(TraceBatch batch, DbTransaction transaction, string partStaging, CancellationToken cancellationToken)
     {
