@@ -1,6 +1,4 @@
 using System.Data.Common;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Dapper;
 using Warehouse.Sources;
 using Warehouse.Traces;
@@ -22,8 +20,6 @@ public sealed partial class Loader
 
     /// <summary>Tests cut the roll-up into many small ranges with this (one trace per range at 1), in their own async flow only.</summary>
     internal static readonly AsyncLocal<int?> RollupPartsOverride = new();
-
-    internal static JsonSerializerOptions PartJson => TracePartJson.Options;
 
     private async Task<FileLoadResult> LoadTracePartsAsync(DbConnection connection, DetectedSource source, string filePath,
         long batchId, DateTime startedAt, CancellationToken cancellationToken)
