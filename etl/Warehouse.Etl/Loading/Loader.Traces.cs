@@ -1,6 +1,4 @@
 using System.Data.Common;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Dapper;
 using Warehouse.Sources;
 using Warehouse.Traces;
@@ -10,22 +8,18 @@ namespace Warehouse.Loading;
 /// <summary>
 /// Trace-store exports load in two steps inside the batch's one transaction: the file's parts
 /// (trace records, spans, feedback) are upserted into etl.trace_parts, then every trace the
-/// file touched is rolled up again from all of its stored parts, whichever file brought them,
-/// and upserted into quality.trace_summaries. So spans split over files, a root that arrives
+/// file touched is rolled up again from all of its parts, whichever file brought them, and
+/// upserted into quality.trace_summaries. So spans split over files, a root that arrives
 /// after its children and feedback that comes hours later all end in the same row, and a
 /// re-load changes nothing.
 /// </summary>
 public sealed partial class Loader
 {
-    /// <summary>Traces rolled up per round trip: bounds memory to this many traces' parts.</summary>
-    private const int RollupChunk = 2000;
+    /// <summary>Parts rolled up per round trip (about): bounds memory to this many parts and their traces' rows.</summary>
+    private const int RollupParts = 25_000;
 
-    internal static readonly JsonSerializerOptions PartJson = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    /// <summary>Tests cut the roll-up into many small ranges with this (one trace per range at 1), in their own async flow only.</summary>
+    internal static readonly AsyncLocal<int?> RollupPartsOverride = new();
 
     private async Task<FileLoadResult> LoadTracePartsAsync(DbConnection connection, DetectedSource source, string filePath,
         long batchId, DateTime startedAt, CancellationToken cancellationToken)
@@ -36,20 +30,37 @@ public sealed partial class Loader
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var partStaging = engine.StagingName($"stage_trace_parts_{batchId}");
-        var (read, accepted, rejected) = await StagePartsAsync(batch, transaction, source.File, partStaging, cancellationToken);
+        using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? RollupParts));
+        var (read, accepted, rejected) = await StagePartsAsync(batch, transaction, source.File, partStaging, buckets, cancellationToken);
         if (read == 0 && !format.MayHaveNoParts)
         {
             throw new LoadException($"{filePath}: the file holds no records");
         }
 
         await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
-        await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        if (buckets.MayHaveDuplicates && await HasDuplicatePartsAsync(connection, transaction, partStaging, cancellationToken))
+        {
+            await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
 
-        await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
-        await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        // Before this file's parts go in: the stored parts of its traces that it does not bring again.
+        var earlier = await EarlierPartsAsync(batch, transaction, partStaging, cancellationToken);
+        if (earlier is null)
+        {
+            // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
+            // a plain insert spares the anti-join against the table.
+            var names = string.Join(", ", TableSchema.TraceParts.Columns.Select(column => column.Name));
+            await ExecuteAsync(connection, transaction,
+                $"insert into {TableSchema.TraceParts.QualifiedName} ({names}) select {names} from {partStaging}", cancellationToken);
+        }
+        else
+        {
+            await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
+            await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
 
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
-        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, partStaging, summaryStaging, cancellationToken);
+        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, buckets, earlier, summaryStaging, cancellationToken);
         await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         var summaries = TableSchema.TraceSummaries;
         var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
@@ -79,7 +90,7 @@ public sealed partial class Loader
 
     /// <summary>Streams the file's parts into a staging table (rejects beside them, as for fact tables).</summary>
     private async Task<(long Read, long Accepted, long Rejected)> StagePartsAsync(TraceBatch batch, DbTransaction transaction, SourceFile file,
-        string staging, CancellationToken cancellationToken)
+        string staging, TracePartBuckets buckets, CancellationToken cancellationToken)
     {
         var columns = StagingColumns(TableSchema.TraceParts);
         var width = TableSchema.TraceParts.Columns.Count;
@@ -97,7 +108,9 @@ public sealed partial class Loader
                 staged[1] = part.TraceId;
                 staged[2] = part.PartId;
                 staged[3] = part.Kind.ToString().ToLowerInvariant();
-                staged[4] = JsonSerializer.Serialize(part, PartJson);
+                var body = TracePartJson.Serialize(part);
+                staged[4] = body;
+                buckets.AddStaged(part.TraceId, part.PartId, body);
                 staged[5] = batch.BatchId;
                 staged[6] = batch.StartedAt;
                 accepted++;
@@ -121,15 +134,75 @@ public sealed partial class Loader
     }
 
     /// <summary>
-    /// Rolls every trace the file touched up from all of its stored parts (whichever file brought
-    /// them) into a staging table of trace rows. The touched traces' parts are first copied once,
-    /// numbered by trace in trace order, into a staging table written in that order; then they are
-    /// read back a chunk of traces at a time by range of that number. One pass over etl.trace_parts
-    /// instead of one join per chunk (which, on DuckDB, scanned the whole table every time), and
-    /// memory bounded by one chunk's parts. A trace with only feedback so far waits.
+    /// A staging table never needs deduplicating when no part comes twice in the file (a collector
+    /// writes each span once): the check is one aggregate, the delete a self-join of the whole table.
+    /// </summary>
+    private static async Task<bool> HasDuplicatePartsAsync(DbConnection connection, DbTransaction transaction, string partStaging,
+        CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"select count(*) from (select trace_id, part_id from {partStaging} group by source, trace_id, part_id having count(*) > 1) as twice",
+            transaction: transaction, commandTimeout: 0, cancellationToken: cancellationToken)) > 0;
+
+    /// <summary>
+    /// The stored parts of the file's traces that the file does not bring again (same trace, other
+    /// part id): what an earlier file or feedback export brought. Copied into a staging table before
+    /// the file's parts are stored; null when the store holds no parts of the source yet (a first
+    /// load): then every staged part is new, and the roll-up reads the file's own parts only.
+    /// </summary>
+    private async Task<string?> EarlierPartsAsync(TraceBatch batch, DbTransaction transaction, string partStaging, CancellationToken cancellationToken)
+    {
+        var connection = batch.Connection;
+        var any = await connection.ExecuteScalarAsync<int>(new CommandDefinition(engine.Sql(
+                "select case when exists (select 1 from etl.trace_parts where source = @source) then 1 else 0 end"),
+            new { source = batch.Format.SourceName }, transaction, cancellationToken: cancellationToken));
+        if (any == 0)
+        {
+            return null;
+        }
+
+        var earlier = engine.StagingName($"stage_trace_earlier_{batch.BatchId}");
+        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(earlier,
+            [("trace_id", ColumnType.Text), ("part_id", ColumnType.Text), ("body", ColumnType.Text)]), cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
+                $"insert into {earlier} (trace_id, part_id, body) "
+                + "select p.trace_id, p.part_id, p.body from etl.trace_parts as p "
+                + $"where p.source = @source and p.trace_id in (select s.trace_id from {partStaging} as s) "
+                + $"and not exists (select 1 from {partStaging} as s where s.trace_id = p.trace_id and s.part_id = p.part_id)"),
+            new { source = batch.Format.SourceName }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
+        if (engine.IndexStagingSql(earlier, "trace_id") is { } index)
+        {
+            await ExecuteAsync(connection, transaction, index, cancellationToken);
+        }
+
+        return earlier;
+    }
+
+    /// <summary>
+    /// A guess at a file's part count from its size (a collector's span takes 800+ bytes), for
+    /// spreading its parts over buckets of about <see cref="RollupParts"/>; a guess too low only
+    /// makes the buckets bigger.
+    /// </summary>
+    private static long EstimatedParts(SourceFile file)
+    {
+        try
+        {
+            return new FileInfo(file.Path).Length / 500;
+        }
+        catch (IOException)
+        {
+            return RollupParts;
+        }
+    }
+
+    /// <summary>
+    /// Rolls every trace the file touched up from all of its parts into a staging table of trace
+    /// rows: the file's own parts, spread over buckets by trace id while they were staged (the last
+    /// of a part that came twice wins, as in the staging table), and the earlier stored parts the
+    /// file did not replace, added to the same buckets. A bucket at a time holds all parts of its
+    /// traces, so memory stays bounded by one bucket. A trace with only feedback so far waits.
     /// </summary>
     private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbTransaction transaction,
-        string partStaging, string staging, CancellationToken cancellationToken)
+        TracePartBuckets buckets, string? earlier, string staging, CancellationToken cancellationToken)
     {
         var connection = batch.Connection;
         var summaries = TableSchema.TraceSummaries;
@@ -137,33 +210,33 @@ public sealed partial class Loader
         var width = summaries.Columns.Count;
         await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, columns), cancellationToken);
 
-        var ordered = engine.StagingName($"stage_trace_rollup_{batch.BatchId}");
-        await ExecuteAsync(connection, transaction, engine.CreateStagingSql(ordered,
-            [("trace_seq", ColumnType.BigInt), ("trace_id", ColumnType.Text), ("part_id", ColumnType.Text), ("body", ColumnType.Text)]), cancellationToken);
-        // Rejected lines sit in the part staging table with no trace id; they touch no trace.
-        await batch.Connection.ExecuteAsync(new CommandDefinition(engine.Sql(
-                $"insert into {ordered} (trace_seq, trace_id, part_id, body) "
-                + "select dense_rank() over (order by p.trace_id) as trace_seq, p.trace_id, p.part_id, p.body "
-                + "from etl.trace_parts as p "
-                + $"where p.source = @source and p.trace_id in (select s.trace_id from {partStaging} as s where s.trace_id is not null) "
-                + "order by trace_seq"),
-            new { source = batch.Format.SourceName }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-        if (engine.IndexStagingSql(ordered, "trace_seq") is { } index)
+        if (earlier is not null)
         {
-            await ExecuteAsync(connection, transaction, index, cancellationToken);
+            // Read by ranges of trace ids, so an earlier set as big as a whole store is never one result.
+            var (_, bounds) = await RollupRangesAsync(connection, transaction, earlier, cancellationToken);
+            for (var range = 0; range < bounds.Count; range++)
+            {
+                await ReadRangeAsync(connection, transaction, earlier, range == 0 ? null : bounds[range - 1], bounds[range], buckets.Add, cancellationToken);
+            }
         }
 
-        var touched = await batch.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            $"select max(trace_seq) from {ordered}", transaction: transaction, cancellationToken: cancellationToken)) ?? 0;
-
         var builder = new RecordBuilder(summaries);
-        long rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
-        for (long low = 0; low < touched; low += RollupChunk)
+        long touched = 0, rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
+        await using var rows = engine.OpenRowWriter(connection, transaction, staging, columns);
+        for (var bucket = 0; bucket < buckets.Count; bucket++)
         {
-            var parts = await StoredPartsAsync(batch, transaction, ordered, low, low + RollupChunk, cancellationToken);
-            await using var rows = engine.OpenRowWriter(connection, transaction, staging, columns);
-            foreach (var (traceId, traceParts) in parts)
+            foreach (var (traceId, stored) in buckets.Read(bucket))
             {
+                touched++;
+                var traceParts = new List<TracePart>(stored.Count);
+                foreach (var (partId, body) in stored)
+                {
+                    var part = TracePartJson.Deserialize(body);
+                    part.TraceId = traceId;
+                    part.PartId = partId;
+                    traceParts.Add(part);
+                }
+
                 traceParts.Sort((left, right) => string.CompareOrdinal(left.PartId, right.PartId));
                 var record = TraceRollup.Build(batch.Format.SourceName, traceId, traceParts, batch.Rules);
                 if (record is null)
@@ -184,7 +257,7 @@ public sealed partial class Loader
                     // The trace has no line of its own: record 0, its parts as the raw record.
                     reason = $"trace {traceId}: {reason}";
                     staged[width + 2] = Cap(reason, MaxReasonLength);
-                    staged[width + 3] = RawForReject(() => string.Join('\n', traceParts.Select(part => JsonSerializer.Serialize(part, PartJson))));
+                    staged[width + 3] = RawForReject(() => string.Join('\n', traceParts.Select(TracePartJson.Serialize)));
                     rejected++;
                     batch.NoteReject(0, reason);
                 }
@@ -193,37 +266,79 @@ public sealed partial class Loader
                 staged[width + 1] = stageRow;
                 await rows.WriteAsync(staged, cancellationToken);
             }
-
-            await rows.CompleteAsync(cancellationToken);
         }
 
+        await rows.CompleteAsync(cancellationToken);
         return (touched, rolledUp, waiting, rejected);
     }
 
-    /// <summary>The stored parts of the traces numbered (low, high] in the roll-up table, by trace id, in trace order.</summary>
-    private async Task<List<(string TraceId, List<TracePart> Parts)>> StoredPartsAsync(TraceBatch batch, DbTransaction transaction, string ordered,
-        long low, long high, CancellationToken cancellationToken)
+    /// <summary>
+    /// A parts table's trace ids in the database's order, cut into ranges of about
+    /// <see cref="RollupParts"/> parts: the last trace id of each range, and how many traces there are.
+    /// </summary>
+    private static async Task<(long Touched, List<string> Bounds)> RollupRangesAsync(DbConnection connection, DbTransaction transaction,
+        string table, CancellationToken cancellationToken)
     {
-        var parts = new Dictionary<string, List<TracePart>>(StringComparer.Ordinal);
-        var order = new List<(string TraceId, List<TracePart> Parts)>();
-        var stored = await batch.Connection.QueryAsync<(long TraceSeq, string TraceId, string PartId, string Body)>(new CommandDefinition(engine.Sql(
-                $"select trace_seq, trace_id, part_id, body from {ordered} where trace_seq > @low and trace_seq <= @high"),
-            new { low, high }, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
-        foreach (var (_, traceId, partId, body) in stored.OrderBy(row => row.TraceSeq))
+        var bounds = new List<string>();
+        long touched = 0, inRange = 0;
+        string? last = null;
+        var partsPerRange = RollupPartsOverride.Value ?? RollupParts;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandTimeout = 0;
+        command.CommandText = $"select trace_id, count(*) from {table} group by trace_id order by trace_id";
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            var part = JsonSerializer.Deserialize<TracePart>(body, PartJson)!;
-            part.TraceId = traceId;
-            part.PartId = partId;
-            if (!parts.TryGetValue(traceId, out var list))
+            while (await reader.ReadAsync(cancellationToken))
             {
-                parts[traceId] = list = [];
-                order.Add((traceId, list));
+                last = reader.GetString(0);
+                touched++;
+                inRange += reader.GetInt64(1);
+                if (inRange >= partsPerRange)
+                {
+                    bounds.Add(last);
+                    inRange = 0;
+                }
             }
-
-            list.Add(part);
         }
 
-        return order;
+        if (inRange > 0)
+        {
+            bounds.Add(last!);
+        }
+
+        return (touched, bounds);
+    }
+
+    /// <summary>The rows (trace id, part id, body) of a parts table whose trace ids are in (low, high].</summary>
+    private async Task ReadRangeAsync(DbConnection connection, DbTransaction transaction, string table, string? low, string high,
+        Action<string, string, string> add, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandTimeout = 0;
+        command.CommandText = engine.Sql($"select trace_id, part_id, body from {table} where "
+            + (low is null ? "" : "trace_id > @low and ") + "trace_id <= @high");
+        AddText(command, "high", high);
+        if (low is not null)
+        {
+            AddText(command, "low", low);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            add(reader.GetString(0), reader.GetString(1), reader.GetString(2));
+        }
+    }
+
+    private static void AddText(DbCommand command, string name, string value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        parameter.DbType = System.Data.DbType.String;
+        command.Parameters.Add(parameter);
     }
 
     /// <summary>What the database would refuse in a part, said before it gets there.</summary>

@@ -33,7 +33,12 @@ public sealed class TraceRules
         "user_agent.", "browser.", "device.", "faas.", "aws.", "gcp.", "azure.", "webengine.", "session.", "user.",
     ];
 
-    private readonly (string Column, string[]? Configured)[] _columns;
+    private readonly (string Column, string[]? Configured, string Dotted, string Suffix, string DottedSuffix)[] _columns;
+
+    /// <summary>Attribute names as <see cref="Normalize"/> reads them and whether they name a complaint flag: every span repeats the same few dozen names.</summary>
+    private readonly Dictionary<string, (string Normalized, bool Complaint)> _names = new(StringComparer.Ordinal);
+
+    private const int MaxCachedNames = 10_000;
     private readonly Regex _complaint;
     private readonly Regex _feedbackNames;
     private readonly Regex _jsonParse;
@@ -53,7 +58,7 @@ public sealed class TraceRules
         _columns = columns
             .Select(column => (column, settings.HasKeyPaths(sourceName, column)
                 ? settings.KeyPaths(sourceName, column, []).Select(Normalize).ToArray()
-                : null))
+                : null, column.Replace('_', '.'), "." + column, "." + column.Replace('_', '.')))
             .ToArray();
         _complaint = Pattern(settings.Option(sourceName, "ComplaintPattern") ?? "complaint", sourceName, "ComplaintPattern");
         _feedbackNames = Pattern(settings.Option(sourceName, "FeedbackNames") ?? "feedback|thumb|rating|user|csat|satisfaction", sourceName, "FeedbackNames");
@@ -114,19 +119,32 @@ public sealed class TraceRules
         }
 
         var normalized = new string[attributes.Count];
+        var complaint = new bool[attributes.Count];
         for (var index = 0; index < attributes.Count; index++)
         {
-            normalized[index] = Normalize(attributes[index].Key);
+            var key = attributes[index].Key;
+            if (!_names.TryGetValue(key, out var name))
+            {
+                name = (Normalize(key), _complaint.IsMatch(key));
+                if (_names.Count < MaxCachedNames)
+                {
+                    _names[key] = name;
+                }
+            }
+
+            (normalized[index], complaint[index]) = name;
         }
 
-        foreach (var (column, configured) in _columns)
+        foreach (var (column, configured, dotted, suffix, dottedSuffix) in _columns)
         {
             if (part.Keys?.ContainsKey(column) == true)
             {
                 continue;
             }
 
-            var value = configured is null ? ByDefaultRule(column, attributes, normalized) : ByNames(configured, attributes, normalized);
+            var value = configured is null
+                ? ByDefaultRule(column, dotted, suffix, dottedSuffix, attributes, normalized)
+                : ByNames(configured, attributes, normalized);
             if (value is not null)
             {
                 part.SetKey(column, value);
@@ -135,7 +153,7 @@ public sealed class TraceRules
 
         for (var index = 0; index < attributes.Count; index++)
         {
-            if (_complaint.IsMatch(attributes[index].Key) && Truth(attributes[index].Value) is { } flag)
+            if (complaint[index] && Truth(attributes[index].Value) is { } flag)
             {
                 part.Complaint = (part.Complaint ?? false) || flag;
             }
@@ -158,10 +176,10 @@ public sealed class TraceRules
         return null;
     }
 
-    private static string? ByDefaultRule(string column, IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized)
+    private static string? ByDefaultRule(string column, string dotted, string suffix, string dottedSuffix,
+        IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized)
     {
         // `prompt_version` is also spelled as a dotted name: `app.prompt.version`.
-        var dotted = column.Replace('_', '.');
         for (var index = 0; index < normalized.Length; index++)
         {
             if ((normalized[index] == column || normalized[index] == dotted) && Value(attributes[index].Value) is { } value)
@@ -170,8 +188,6 @@ public sealed class TraceRules
             }
         }
 
-        var suffix = "." + column;
-        var dottedSuffix = "." + dotted;
         for (var index = 0; index < normalized.Length; index++)
         {
             var name = normalized[index];

@@ -244,15 +244,16 @@ internal static class OtlpJson
         }
 
         using var lines = file.Open();
-        foreach (var (number, text, lineProblem, _) in Canonical.JsonLines.ReadChecked(lines, MaxLineBytes, cancellationToken))
+        foreach (var line in OtlpLines.Read(lines, MaxLineBytes, cancellationToken))
         {
             JsonDocument? parsed = null;
-            var problem = lineProblem;
+            var problem = line.Problem;
             if (problem is null)
             {
                 try
                 {
-                    parsed = JsonDocument.Parse(text);
+                    // Parsed from the line's bytes, which the document keeps: it is disposed before the next line is read.
+                    parsed = JsonDocument.Parse(line.Bytes);
                     if (parsed.RootElement.ValueKind != JsonValueKind.Object)
                     {
                         problem = "the line is not a JSON object";
@@ -264,10 +265,15 @@ internal static class OtlpJson
                 }
             }
 
-            yield return (number, problem is null ? parsed : null, problem, () => text);
             if (problem is not null)
             {
                 parsed?.Dispose();
+                var text = line.Evidence();
+                yield return (line.Number, null, problem, () => text);
+            }
+            else
+            {
+                yield return (line.Number, parsed, null, line.Evidence);
             }
         }
     }

@@ -49,8 +49,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
                         foreach (var span in OtlpJson.Array(scopeSpans, "spans"))
                         {
                             spanIndex++;
-                            var where = $"resourceSpans[{resourceIndex}].scopeSpans[{scopeIndex}].spans[{spanIndex}]";
-                            yield return ReadSpan(span, resourceAttributes, rules, number, where, raw);
+                            yield return ReadSpan(span, resourceAttributes, rules, number, (resourceIndex, scopeIndex, spanIndex), raw);
                         }
                     }
                 }
@@ -59,12 +58,14 @@ public sealed partial class OtlpTracesSource : TracePartFormat
     }
 
     private static PartRecord ReadSpan(JsonElement span, List<KeyValuePair<string, string?>> resourceAttributes, TraceRules rules,
-        long number, string where, Func<string> raw)
+        long number, (int Resource, int Scope, int Span) index, Func<string> raw)
     {
         Func<string> spanText = () => span.GetRawText();
+        // Only a reject names where the span sits.
+        string Where() => $"resourceSpans[{index.Resource}].scopeSpans[{index.Scope}].spans[{index.Span}]";
         if (span.ValueKind != JsonValueKind.Object)
         {
-            return PartRecord.Reject(number, $"{where} is not a JSON object", raw);
+            return PartRecord.Reject(number, $"{Where()} is not a JSON object", raw);
         }
 
         if (!OtlpJson.TryId(span, "traceId", 16, out var traceId, out var problem)
@@ -73,12 +74,12 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             || !OtlpJson.TryTime(span, "startTimeUnixNano", out var start, out problem)
             || !OtlpJson.TryTime(span, "endTimeUnixNano", out var end, out problem))
         {
-            return PartRecord.Reject(number, $"{where}: {problem}", spanText);
+            return PartRecord.Reject(number, $"{Where()}: {problem}", spanText);
         }
 
         if (traceId is null || spanId is null)
         {
-            return PartRecord.Reject(number, $"{where}: the span has no {(traceId is null ? "traceId" : "spanId")}", spanText);
+            return PartRecord.Reject(number, $"{Where()}: the span has no {(traceId is null ? "traceId" : "spanId")}", spanText);
         }
 
         var attributes = OtlpJson.Attributes(span);
@@ -88,8 +89,18 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             lookup.TryAdd(key, value);
         }
 
-        string? Attribute(params string[] names) =>
-            names.Select(name => lookup.GetValueOrDefault(name)).FirstOrDefault(value => !string.IsNullOrWhiteSpace(value));
+        string? Attribute(params ReadOnlySpan<string> names)
+        {
+            foreach (var name in names)
+            {
+                if (lookup.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value))
+                {
+                    return value;
+                }
+            }
+
+            return null;
+        }
 
         var part = new TracePart
         {
@@ -118,7 +129,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             || !TryCount(Attribute("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"), "output tokens", out var output, out problem)
             || !TryCost(Attribute("llm.cost.total"), out var cost, out problem))
         {
-            return PartRecord.Reject(number, $"{where} (span {spanId} of trace {traceId}): {problem}", spanText);
+            return PartRecord.Reject(number, $"{Where()} (span {spanId} of trace {traceId}): {problem}", spanText);
         }
 
         part.InputTokens = input;
@@ -141,11 +152,16 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             JsonValueKind.String => statusCode.GetString() is "2" or "STATUS_CODE_ERROR" or "ERROR",
             _ => false,
         };
-        var exceptionTypes = OtlpJson.Array(span, "events")
-            .Where(item => item.TryGetProperty("name", out var eventName) && eventName.GetString() == "exception")
-            .Select(item => OtlpJson.Attributes(item).FirstOrDefault(pair => pair.Key == "exception.type").Value)
-            .OfType<string>()
-            .ToList();
+        List<string>? exceptionTypes = null;
+        foreach (var item in OtlpJson.Array(span, "events"))
+        {
+            if (item.TryGetProperty("name", out var eventName) && eventName.ValueEquals("exception")
+                && OtlpJson.Attributes(item).FirstOrDefault(pair => pair.Key == "exception.type").Value is { } exceptionType)
+            {
+                (exceptionTypes ??= []).Add(exceptionType);
+            }
+        }
+
         var errorType = Attribute("error.type");
         if (statusError || errorType is not null)
         {
@@ -153,10 +169,10 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             var statusMessage = status.ValueKind == JsonValueKind.Object && status.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
                 ? message.GetString()
                 : null;
-            part.ErrorType = Cap(errorType ?? exceptionTypes.FirstOrDefault() ?? (string.IsNullOrWhiteSpace(statusMessage) ? null : statusMessage));
+            part.ErrorType = Cap(errorType ?? exceptionTypes?.FirstOrDefault() ?? (string.IsNullOrWhiteSpace(statusMessage) ? null : statusMessage));
         }
 
-        part.JsonParseFailure = rules.IsJsonParseError(errorType) || exceptionTypes.Any(rules.IsJsonParseError);
+        part.JsonParseFailure = rules.IsJsonParseError(errorType) || (exceptionTypes?.Any(rules.IsJsonParseError) ?? false);
 
         if (part.Role == SpanRole.Retrieval)
         {

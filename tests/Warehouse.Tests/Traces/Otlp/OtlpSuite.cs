@@ -108,6 +108,28 @@ public abstract class OtlpSuite : TraceSuite
     }
 
     [Fact]
+    public async Task Rolled_up_in_ranges_of_one_trace_the_rows_are_the_same_whatever_the_order()
+    {
+        // A big file is rolled up a range of trace ids at a time; here every trace is its own range,
+        // and its earlier parts (other files) must meet it in its range.
+        Loader.RollupPartsOverride.Value = 1;
+        foreach (var name in InOrder.Reverse())
+        {
+            var result = await LoadAsync(File(name));
+            Assert.True(result.Status == FileLoadStatus.Loaded, result.Message);
+        }
+
+        Assert.Equal(ExpectedRows.Order(StringComparer.Ordinal).ToList(), await TraceLinesAsync());
+        foreach (var name in InOrder)
+        {
+            await AssertReloadChangesNothingAsync(File(name));
+        }
+
+        Assert.Equal(ExpectedRows.Order(StringComparer.Ordinal).ToList(), await TraceLinesAsync());
+        Assert.Equal(16L, await PartCountAsync("otlp"));
+    }
+
+    [Fact]
     public async Task A_later_export_of_the_same_span_replaces_it_and_updates_the_trace()
     {
         foreach (var name in InOrder)

@@ -1,0 +1,170 @@
+using System.Text;
+
+namespace Warehouse.Traces;
+
+/// <summary>
+/// A load's parts grouped by trace without holding them: each part (trace id, part id, body) is
+/// appended to one of several temporary files chosen by its trace id, so every part of a trace
+/// lands in the same file; the roll-up then reads one file at a time and has all of each of its
+/// traces' parts. Memory is bounded by one file's parts, and nothing is sorted or read back from
+/// the database (under DuckDB's memory cap the staging table spills, and reading it back by
+/// ranges re-read the spilled table once per range). The files live in a folder of their own
+/// under the temp path and are deleted on dispose.
+/// </summary>
+internal sealed class TracePartBuckets : IDisposable
+{
+    private const int WriteBuffer = 16 * 1024;
+
+    private readonly string _folder;
+    private readonly BinaryWriter?[] _writers;
+    private readonly int[] _counts;
+
+    public TracePartBuckets(int count, string? parent = null)
+    {
+        Count = Math.Max(1, count);
+        _folder = Path.Combine(parent ?? Path.GetTempPath(), $"warehouse-rollup-{Guid.NewGuid():N}");
+        _writers = new BinaryWriter?[Count];
+        _counts = new int[Count];
+    }
+
+    /// <summary>
+    /// Up to this many parts, a 64-bit hash of each (trace id, part id) is kept (about 20 bytes a
+    /// part), so a file whose parts are all distinct is known to be so without asking the database.
+    /// </summary>
+    private const int MaxTrackedParts = 2_000_000;
+
+    private HashSet<ulong>? _keys = [];
+
+    /// <summary>
+    /// False when every part added so far has a (trace id, part id) of its own, so the staging
+    /// table needs no deduplication; true when two may be the same (a hash came twice), or when
+    /// there were too many parts to keep track.
+    /// </summary>
+    public bool MayHaveDuplicates { get; private set; }
+
+    /// <summary>How many files the parts are spread over.</summary>
+    public int Count { get; }
+
+    /// <summary>Buckets for about <paramref name="parts"/> parts, <paramref name="perBucket"/> to a bucket, at most <paramref name="max"/>.</summary>
+    public static int CountFor(long parts, int perBucket, int max = 1024) =>
+        (int)Math.Clamp((parts + perBucket - 1) / Math.Max(1, perBucket), 1, max);
+
+    /// <summary>Adds one of the file's own parts, noting whether its key came before.</summary>
+    public void AddStaged(string traceId, string partId, string body)
+    {
+        if (_keys is not null)
+        {
+            if (_keys.Count >= MaxTrackedParts)
+            {
+                _keys = null;
+                MayHaveDuplicates = true;
+            }
+            else if (!_keys.Add(KeyHash(traceId, partId)))
+            {
+                MayHaveDuplicates = true;
+            }
+        }
+
+        Add(traceId, partId, body);
+    }
+
+    /// <summary>FNV-1a over both ids' characters, a separator between them; a collision only costs the database check.</summary>
+    private static ulong KeyHash(string traceId, string partId)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var character in traceId)
+        {
+            hash = (hash ^ character) * 1099511628211UL;
+        }
+
+        hash = (hash ^ 0xFFFF) * 1099511628211UL;
+        foreach (var character in partId)
+        {
+            hash = (hash ^ character) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+
+    public void Add(string traceId, string partId, string body)
+    {
+        var bucket = (int)((uint)StringComparer.Ordinal.GetHashCode(traceId) % (uint)Count);
+        var writer = _writers[bucket];
+        if (writer is null)
+        {
+            Directory.CreateDirectory(_folder);
+            var stream = new FileStream(Path.Combine(_folder, $"{bucket}.parts"), FileMode.Append, FileAccess.Write, FileShare.None, WriteBuffer);
+            _writers[bucket] = writer = new BinaryWriter(stream, Encoding.UTF8);
+        }
+
+        _counts[bucket]++;
+
+        writer.Write(traceId);
+        writer.Write(partId);
+        writer.Write(body);
+    }
+
+    /// <summary>
+    /// The parts of one bucket by trace, the traces in ordinal order of their ids; a part that came
+    /// more than once (same trace and part id) counts as the last one added.
+    /// </summary>
+    public List<(string TraceId, List<(string PartId, string Body)> Parts)> Read(int bucket)
+    {
+        Close(bucket);
+        var traces = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        if (_counts[bucket] > 0)
+        {
+            var path = Path.Combine(_folder, $"{bucket}.parts");
+            using (var reader = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16), Encoding.UTF8))
+            {
+                for (var count = _counts[bucket]; count > 0; count--)
+                {
+                    var traceId = reader.ReadString();
+                    var partId = reader.ReadString();
+                    var body = reader.ReadString();
+                    if (!traces.TryGetValue(traceId, out var parts))
+                    {
+                        traces[traceId] = parts = new Dictionary<string, string>(StringComparer.Ordinal);
+                    }
+
+                    parts[partId] = body;
+                }
+            }
+
+            File.Delete(path);
+        }
+
+        var order = traces.Select(trace => (trace.Key, trace.Value.Select(part => (part.Key, part.Value)).ToList())).ToList();
+        order.Sort((left, right) => string.CompareOrdinal(left.Key, right.Key));
+        return order;
+    }
+
+    private void Close(int bucket)
+    {
+        _writers[bucket]?.Dispose();
+        _writers[bucket] = null;
+    }
+
+    public void Dispose()
+    {
+        for (var bucket = 0; bucket < Count; bucket++)
+        {
+            Close(bucket);
+        }
+
+        try
+        {
+            if (Directory.Exists(_folder))
+            {
+                Directory.Delete(_folder, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind is not worth failing a load that committed.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
