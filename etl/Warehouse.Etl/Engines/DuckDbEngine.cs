@@ -32,14 +32,15 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     public override DbConnection CreateConnection() => new DuckDBConnection(ConnectionString);
 
     /// <summary>
-    /// DuckDB's own memory for a loader. The process adds its own to this (the .NET runtime, DuckDB's
-    /// allocations outside its buffer pool, about 250-300 MB); measured with tests/Warehouse.Benchmarks,
-    /// 192 MB on one thread kept a 1-million-row CSV load at about 470 MB of RSS (DuckDB's default, 80 %
-    /// of RAM, took 2.2 GB) at about the same speed, and a 10-million-row one fits too: the fact tables
-    /// hold no in-memory unique index (migration 0011), staged rows are committed and spill, and the
-    /// key steps run a million keys at a time (<see cref="KeysPerPartition"/>).
+    /// DuckDB's own memory for a loader. The process adds its own to this: the .NET runtime and,
+    /// mostly, DuckDB's allocations outside its buffer pool, about 300-360 MB at peak. Measured with
+    /// tests/Warehouse.Benchmarks and the loader on one thread: a 1-million-span OTLP load peaked at
+    /// 539 MB of RSS under 192 MB and at 490 MB under 128 MB (and ran no slower); DuckDB's default,
+    /// 80 % of RAM, took a 1-million-row CSV load to 2.2 GB. 10-million-row files fit too: the fact
+    /// tables hold no in-memory unique index (migration 0011), staged rows are committed and spill,
+    /// and the key steps run a million keys at a time (<see cref="KeysPerPartition"/>).
     /// </summary>
-    public const string DefaultLoaderMemoryLimit = "192MB";
+    public const string DefaultLoaderMemoryLimit = "128MB";
 
     /// <summary>When set, every connection runs `set memory_limit` unless the connection string sets memory_limit itself.</summary>
     public string? MemoryLimit { get; set; }

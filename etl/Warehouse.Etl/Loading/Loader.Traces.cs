@@ -28,51 +28,81 @@ public sealed partial class Loader
         var rules = new TraceRules(format.SourceName, settings);
         var batch = new TraceBatch(connection, format, rules, filePath, batchId, startedAt, []);
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var partStaging = engine.StagingName($"stage_trace_parts_{batchId}");
+        // As for fact tables (LoadBatchAsync): where the engine stages before the transaction (DuckDB),
+        // the parts' staging table is committed as it fills, and dropped when the batch ends either way.
+        var before = engine.StagesBeforeTransaction;
+        var partStaging = before ? engine.BatchStagingName($"stage_trace_parts_{batchId}") : engine.StagingName($"stage_trace_parts_{batchId}");
         using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? RollupParts));
-        var (read, accepted, rejected) = await StagePartsAsync(batch, transaction, source.File, partStaging, buckets, cancellationToken);
-        if (read == 0 && !format.MayHaveNoParts)
+        DbTransaction? open = null;
+        try
         {
-            throw new LoadException($"{filePath}: the file holds no records");
-        }
+            if (!before)
+            {
+                open = await connection.BeginTransactionAsync(cancellationToken);
+            }
 
-        await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
-        if (buckets.MayHaveDuplicates && await HasDuplicatePartsAsync(connection, transaction, partStaging, cancellationToken))
+            _step = "staging the file's parts";
+            var (read, accepted, rejected) = await StagePartsAsync(batch, open, source.File, partStaging, buckets, cancellationToken);
+            if (read == 0 && !format.MayHaveNoParts)
+            {
+                throw new LoadException($"{filePath}: the file holds no records");
+            }
+
+            var transaction = open ??= await connection.BeginTransactionAsync(cancellationToken);
+            _step = "storing the parts in etl.trace_parts";
+
+            await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
+            if (buckets.MayHaveDuplicates && await HasDuplicatePartsAsync(connection, transaction, partStaging, cancellationToken))
+            {
+                await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
+            }
+
+            // Before this file's parts go in: the stored parts of its traces that it does not bring again.
+            var earlier = await EarlierPartsAsync(batch, transaction, partStaging, cancellationToken);
+            if (earlier is null)
+            {
+                // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
+                // a plain insert spares the anti-join against the table.
+                var names = string.Join(", ", TableSchema.TraceParts.Columns.Select(column => column.Name));
+                await ExecuteAsync(connection, transaction,
+                    $"insert into {TableSchema.TraceParts.QualifiedName} ({names}) select {names} from {partStaging}", cancellationToken);
+            }
+            else
+            {
+                await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
+                await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+            }
+
+            _step = "rolling up the traces the file touched";
+            var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
+            var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, buckets, earlier, summaryStaging, cancellationToken);
+            await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
+            var summaries = TableSchema.TraceSummaries;
+            _step = "upserting the rolled-up rows into quality.trace_summaries";
+            var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
+            var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(summaryStaging, summaries), cancellationToken);
+
+            rejected += rollupRejects;
+            _step = "committing the batch";
+            var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
+
+            var counts = new TraceRollupCounts(touched, rolledUp, waiting, rollupRejects);
+            var message = rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null;
+            return new FileLoadResult(filePath, status, batchId, format.Name, summaries.QualifiedName, read, accepted, rejected, inserted, updated,
+                message, batch.FirstRejects, counts);
+        }
+        finally
         {
-            await ExecuteAsync(connection, transaction, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
+            if (open is not null)
+            {
+                await open.DisposeAsync();
+            }
+
+            if (before)
+            {
+                await TryDropAsync(connection, partStaging);
+            }
         }
-
-        // Before this file's parts go in: the stored parts of its traces that it does not bring again.
-        var earlier = await EarlierPartsAsync(batch, transaction, partStaging, cancellationToken);
-        if (earlier is null)
-        {
-            // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
-            // a plain insert spares the anti-join against the table.
-            var names = string.Join(", ", TableSchema.TraceParts.Columns.Select(column => column.Name));
-            await ExecuteAsync(connection, transaction,
-                $"insert into {TableSchema.TraceParts.QualifiedName} ({names}) select {names} from {partStaging}", cancellationToken);
-        }
-        else
-        {
-            await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
-            await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
-        }
-
-        var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
-        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, transaction, buckets, earlier, summaryStaging, cancellationToken);
-        await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
-        var summaries = TableSchema.TraceSummaries;
-        var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
-        var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(summaryStaging, summaries), cancellationToken);
-
-        rejected += rollupRejects;
-        var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
-
-        var counts = new TraceRollupCounts(touched, rolledUp, waiting, rollupRejects);
-        var message = rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null;
-        return new FileLoadResult(filePath, status, batchId, format.Name, summaries.QualifiedName, read, accepted, rejected, inserted, updated,
-            message, batch.FirstRejects, counts);
     }
 
     /// <summary>What one trace batch's steps share.</summary>
@@ -89,7 +119,7 @@ public sealed partial class Loader
     }
 
     /// <summary>Streams the file's parts into a staging table (rejects beside them, as for fact tables).</summary>
-    private async Task<(long Read, long Accepted, long Rejected)> StagePartsAsync(TraceBatch batch, DbTransaction transaction, SourceFile file,
+    private async Task<(long Read, long Accepted, long Rejected)> StagePartsAsync(TraceBatch batch, DbTransaction? transaction, SourceFile file,
         string staging, TracePartBuckets buckets, CancellationToken cancellationToken)
     {
         var columns = StagingColumns(TableSchema.TraceParts);
@@ -97,7 +127,7 @@ public sealed partial class Loader
         await ExecuteAsync(batch.Connection, transaction, engine.CreateStagingSql(staging, columns), cancellationToken);
 
         long read = 0, accepted = 0, rejected = 0;
-        await using var rows = engine.OpenRowWriter(batch.Connection, transaction, staging, columns);
+        await using var rows = engine.OpenRowWriter(batch.Connection, transaction!, staging, columns);
         foreach (var record in batch.Format.ReadParts(file, batch.Rules, cancellationToken))
         {
             read++;

@@ -106,7 +106,7 @@ internal static class MarkdownReport
 
         Line(text);
         Line(text, "- The machine is shared and small: figures are wall times of one run and vary by 10-20 % between runs.");
-        Line(text, "- The loader caps DuckDB's own memory (DuckDb:LoaderMemoryLimit, default 192MB, doubled and the file loaded again when a load outgrows it); peak RSS is the whole process.");
+        Line(text, "- The loader caps DuckDB's own memory (DuckDb:LoaderMemoryLimit, default 128MB, doubled and the file loaded again when a load outgrows it) and runs it on one thread (DuckDb:LoaderThreads); peak RSS is the whole process.");
         return text.ToString();
     }
 

@@ -33,7 +33,7 @@ public sealed class LoaderMemoryLimitTests : IDisposable
         var defaults = new DuckDbEngine(Database) { MemoryLimit = DuckDbEngine.ValidMemoryLimit(DuckDbEngine.DefaultLoaderMemoryLimit) };
         var raised = new DuckDbEngine(Path.Combine(_files.Folder, "other.duckdb")) { MemoryLimit = DuckDbEngine.ValidMemoryLimit("1GB") };
 
-        Assert.Equal("183.1 MiB", await MemoryLimitAsync(defaults));
+        Assert.Equal("122.0 MiB", await MemoryLimitAsync(defaults));
         Assert.Equal("953.6 MiB", await MemoryLimitAsync(raised));
     }
 
