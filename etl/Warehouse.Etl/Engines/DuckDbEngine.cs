@@ -181,11 +181,18 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     public override string BatchStagingName(string name) => $"etl.{name}";
 
     /// <summary>
+    /// Measured with the benchmark's later export (1 million rows onto 1 million, one in ten
+    /// changed) under the loader's cap: updating in place took 164.7 s and 698 MB of RSS; deleting the
+    /// changed rows and inserting them again from staging takes a fraction of that (see README).
+    /// </summary>
+    public override bool UpdatesByReplacing => true;
+
+    /// <summary>
     /// Keys per statement in a batch's set-based steps: a join over 10 million string keys ran out
     /// of a 192 MB cap even with committed staging, while each of ten statements over a tenth of
     /// the keys (by hash) fit, at a peak of 425 MB for DuckDB's whole process.
     /// </summary>
-    public long KeysPerPartition { get; set; } = 1_000_000;
+    public long KeysPerPartition { get; set; } = 500_000;
 
     public override int KeyPartitions(long stagedRows) =>
         (int)Math.Clamp((stagedRows + KeysPerPartition - 1) / Math.Max(1, KeysPerPartition), 1, 4096);

@@ -154,6 +154,21 @@ public abstract partial class WarehouseEngine(string connectionString)
             + PartitionFilter("stage", schema, partition) + PartitionFilter("target", schema, partition);
     }
 
+    /// <summary>
+    /// True where a fact-table batch replaces changed rows (deletes them, and the insert step adds
+    /// them back from staging) instead of updating them in place. DuckDB: an in-place update keeps
+    /// per-column undo and update data in memory until the next checkpoint (see DuckDbEngine).
+    /// </summary>
+    public virtual bool UpdatesByReplacing => false;
+
+    /// <summary>Deletes the stored rows the staging table changes (for <see cref="UpdatesByReplacing"/>).</summary>
+    public virtual string DeleteChangedSql(string stagingName, TableSchema schema, KeyPartition? partition = null)
+    {
+        var (_, match, changed) = UpdateParts(schema);
+        return $"delete from {schema.QualifiedName} as target using {stagingName} as stage where {match} and ({changed})"
+            + PartitionFilter("stage", schema, partition) + PartitionFilter("target", schema, partition);
+    }
+
     public string InsertNewSql(string stagingName, TableSchema schema, KeyPartition? partition = null)
     {
         var columns = string.Join(", ", schema.Columns.Select(column => column.Name));

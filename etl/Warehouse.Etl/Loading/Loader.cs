@@ -284,11 +284,19 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
                 if (hasRows)
                 {
                     _step = $"updating the changed rows of {schema.QualifiedName}{of}";
-                    updated += await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
+                    updated += await ExecuteAsync(connection, transaction, engine.UpdatesByReplacing
+                        ? engine.DeleteChangedSql(staging, schema, partition)
+                        : engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
                 }
 
                 _step = $"inserting the new rows into {schema.QualifiedName}{of}";
                 inserted += await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema, partition), cancellationToken);
+            }
+
+            if (engine.UpdatesByReplacing)
+            {
+                // The changed rows were deleted and went back in with the new ones: they count as updated.
+                inserted -= updated;
             }
 
             _step = "committing the batch";
