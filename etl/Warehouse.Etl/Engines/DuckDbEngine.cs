@@ -190,7 +190,9 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     /// <summary>
     /// Keys per statement in a batch's set-based steps: a join over 10 million string keys ran out
     /// of a 192 MB cap even with committed staging, while each of ten statements over a tenth of
-    /// the keys (by hash) fit, at a peak of 425 MB for DuckDB's whole process.
+    /// the keys (by hash) fit, at a peak of 425 MB for DuckDB's whole process. Under the 128 MB
+    /// default a million keys per statement still ran out in the upsert of a later export (its
+    /// joins carry every column); half a million did not, and cost a first load nothing measurable.
     /// </summary>
     public long KeysPerPartition { get; set; } = 500_000;
 
