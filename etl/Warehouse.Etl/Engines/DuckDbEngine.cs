@@ -38,7 +38,7 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     /// 539 MB of RSS under 192 MB and at 490 MB under 128 MB (and ran no slower); DuckDB's default,
     /// 80 % of RAM, took a 1-million-row CSV load to 2.2 GB. 10-million-row files fit too: the fact
     /// tables hold no in-memory unique index (migration 0011), staged rows are committed and spill,
-    /// and the key steps run a million keys at a time (<see cref="KeysPerPartition"/>).
+    /// and the key steps run half a million keys at a time (<see cref="KeysPerPartition"/>).
     /// </summary>
     public const string DefaultLoaderMemoryLimit = "128MB";
 

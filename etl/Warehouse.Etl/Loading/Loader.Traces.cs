@@ -31,7 +31,7 @@ public sealed partial class Loader
         // As for fact tables (LoadBatchAsync): where the engine stages before the transaction (DuckDB),
         // the parts' staging table is committed as it fills, and dropped when the batch ends either way.
         var before = engine.StagesBeforeTransaction;
-        var partStaging = before ? engine.BatchStagingName($"stage_trace_parts_{batchId}") : engine.StagingName($"stage_trace_parts_{batchId}");
+        var partStaging = engine.BatchStagingName($"stage_trace_parts_{batchId}");
         using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? RollupParts));
         DbTransaction? open = null;
         try

@@ -250,7 +250,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         // dropped when the batch ends either way; the fact table changes only in the transaction.
         var stagingColumns = StagingColumns(schema);
         var before = engine.StagesBeforeTransaction;
-        var staging = before ? engine.BatchStagingName($"stage_{schema.TableName}_{batchId}") : engine.StagingName($"stage_{schema.TableName}_{batchId}");
+        var staging = engine.BatchStagingName($"stage_{schema.TableName}_{batchId}");
         DbTransaction? transaction = null;
         try
         {
