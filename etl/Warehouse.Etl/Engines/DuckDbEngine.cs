@@ -173,12 +173,14 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     /// Measured with a 10-million-row trace CSV under the loader's 192 MB cap: with the staged rows
     /// uncommitted in a temp table inside the batch's transaction, DuckDB ran out of memory in the
     /// duplicate-key delete or in the insert at every cap up to 768 MB (it keeps transaction-local
-    /// rows of a temp table where it cannot evict them). Staged into a table committed before the
-    /// transaction, the same steps fit: committed blocks spill to disk.
+    /// rows of a temp table where it cannot evict them). Staged and committed before the
+    /// transaction (the Appender commits as it flushes), the same steps fit: committed blocks spill
+    /// to the temp directory. The staging table stays a temp table: it needs no cleanup after a
+    /// killed loader, and DuckDB keeps it uncompressed, where a table of the database file compresses
+    /// every column as it is written (1 million staged trace rows: 4.2 s into a temp table, 7.3 s
+    /// into a table of the file, the .NET side included); the rows are compressed once, into the fact table.
     /// </summary>
     public override bool StagesBeforeTransaction => true;
-
-    public override string BatchStagingName(string name) => $"etl.{name}";
 
     /// <summary>
     /// Measured with the benchmark's later export (1 million rows onto 1 million, one in ten

@@ -112,17 +112,14 @@ public abstract partial class WarehouseEngine(string connectionString)
     public abstract string InsertReturning(string table, string columns, string values, string keyColumn);
 
     /// <summary>
-    /// True where a fact-table batch stages its rows in a table of its own, filled and committed
-    /// before the batch's transaction begins (and dropped after it ends), instead of a temp table
-    /// inside that transaction. DuckDB: its capped memory cannot hold ten million uncommitted
-    /// staged rows and join them too, while committed rows spill to disk (see DuckDbEngine).
+    /// True where a batch fills and commits its staging table before the batch's transaction
+    /// begins (and drops it after it ends), instead of filling it inside that transaction. DuckDB:
+    /// its capped memory cannot hold ten million uncommitted staged rows and join them too, while
+    /// committed rows spill to disk (see DuckDbEngine).
     /// </summary>
     public virtual bool StagesBeforeTransaction => false;
 
-    /// <summary>The name of a fact-table batch's staging table: connection-local, or where <see cref="StagesBeforeTransaction"/>, a table of etl.</summary>
-    public virtual string BatchStagingName(string name) => StagingName(name);
-
-    /// <summary>Prefix of the committed staging tables in etl that a killed loader may have left behind.</summary>
+    /// <summary>Prefix of the staging tables in etl that a killed loader of an earlier version may have left behind.</summary>
     public const string CommittedStagingPrefix = "stage_";
 
     /// <summary>
@@ -167,6 +164,13 @@ public abstract partial class WarehouseEngine(string connectionString)
         var (_, match, changed) = UpdateParts(schema);
         return $"delete from {schema.QualifiedName} as target using {stagingName} as stage where {match} and ({changed})"
             + PartitionFilter("stage", schema, partition) + PartitionFilter("target", schema, partition);
+    }
+
+    /// <summary>Inserts every staged row: for a table that holds no row yet, once the staging table holds no key twice.</summary>
+    public string InsertAllSql(string stagingName, TableSchema schema)
+    {
+        var columns = string.Join(", ", schema.Columns.Select(column => column.Name));
+        return $"insert into {schema.QualifiedName} ({columns}) select {columns} from {stagingName}";
     }
 
     public string InsertNewSql(string stagingName, TableSchema schema, KeyPartition? partition = null)

@@ -31,7 +31,7 @@ public sealed partial class Loader
         // As for fact tables (LoadBatchAsync): where the engine stages before the transaction (DuckDB),
         // the parts' staging table is committed as it fills, and dropped when the batch ends either way.
         var before = engine.StagesBeforeTransaction;
-        var partStaging = engine.BatchStagingName($"stage_trace_parts_{batchId}");
+        var partStaging = engine.StagingName($"stage_trace_parts_{batchId}");
         using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? RollupParts));
         DbTransaction? open = null;
         try
@@ -63,9 +63,7 @@ public sealed partial class Loader
             {
                 // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
                 // a plain insert spares the anti-join against the table.
-                var names = string.Join(", ", TableSchema.TraceParts.Columns.Select(column => column.Name));
-                await ExecuteAsync(connection, transaction,
-                    $"insert into {TableSchema.TraceParts.QualifiedName} ({names}) select {names} from {partStaging}", cancellationToken);
+                await ExecuteAsync(connection, transaction, engine.InsertAllSql(partStaging, TableSchema.TraceParts), cancellationToken);
             }
             else
             {
