@@ -32,11 +32,11 @@
 -- slice (online_cells, about 2,000 rows) and rolled up to every slice from there: counts and
 -- sums roll up exactly; latency and cost variances are pooled from the cells' moments
 -- (online_cell_moments), so they can differ from a var_samp over the traces in the last bits.
--- Offline, the arm aggregates and the case means are computed from the eval rows as before.
--- A DuckDB view keeps no `[not] materialized` hint (its stored SQL drops it), and DuckDB
--- materializes every CTE that is named more than once: so the fact tables are named once each,
--- and of the observations only offline_observations (200,000 narrow rows, read by two CTEs)
--- is materialized.
+-- Offline, the arm aggregates are computed from the eval rows as before, and cases are grouped
+-- per finest slice rather than per slice level (offline_case_cells). A DuckDB view keeps no
+-- `[not] materialized` hint (its stored SQL drops it), and DuckDB materializes every CTE that is
+-- named more than once: so the fact tables are named once each, and of the observations only
+-- offline_observations (200,000 narrow rows, read by three CTEs) is materialized.
 create or replace view quality.slice_deltas as
 with
 
@@ -77,7 +77,7 @@ comparison_arms as (
 
 slice_levels as (
     -- The grouping sets as rows, with the labels each keeps, for cells repeated at every slice
-    -- level (online_cell_slices).
+    -- level (offline_cases, online_cell_slices).
     select *
     from (
         values
@@ -156,9 +156,85 @@ offline_arm_aggregates as (
         )
 ),
 
+offline_case_cells as (
+    -- The case means per arm in each finest slice the case has rows in. Grouping the 200,000 eval
+    -- rows by case × slice level made 600,000 groups (2.5 s of CPU); a case whose rows all carry
+    -- the same labels (one cell, the usual case) has the same rows, so the same means, at every
+    -- slice level, and needs no regrouping.
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        avg(case when arm = 'baseline' then score end) as score_baseline,
+        avg(case when arm = 'candidate' then score end) as score_candidate,
+        avg(case when arm = 'baseline' then passed end) as pass_baseline,
+        avg(case when arm = 'candidate' then passed end) as pass_candidate
+    from offline_observations
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+offline_multi_cell_cases as (
+    -- Cases whose labels differ between rows (for example between versions).
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id
+    from offline_case_cells
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id
+    having count(*) > 1
+),
+
 offline_cases as (
     -- A case is paired in every slice that holds both of its arms: grouping the case means by
     -- slice level keeps a case whose labels changed between versions paired where they agree.
+    -- One-cell cases repeat their cell's means at each slice level; only the cases with more
+    -- than one cell are grouped by slice level.
+    select
+        offline_case_cells.comparison_name,
+        offline_case_cells.metric,
+        offline_case_cells.dataset_id,
+        offline_case_cells.case_id,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
+        offline_case_cells.score_baseline,
+        offline_case_cells.score_candidate,
+        offline_case_cells.pass_baseline,
+        offline_case_cells.pass_candidate
+    from offline_case_cells
+    cross join slice_levels
+    where not exists (
+        select 1
+        from offline_multi_cell_cases
+        where offline_multi_cell_cases.comparison_name = offline_case_cells.comparison_name
+            and offline_multi_cell_cases.metric = offline_case_cells.metric
+            and offline_multi_cell_cases.dataset_id = offline_case_cells.dataset_id
+            and offline_multi_cell_cases.case_id = offline_case_cells.case_id
+    )
+    union all
     select
         comparison_name,
         metric,
@@ -182,6 +258,14 @@ offline_cases as (
         avg(case when arm = 'baseline' then passed end) as pass_baseline,
         avg(case when arm = 'candidate' then passed end) as pass_candidate
     from offline_observations
+    where exists (
+        select 1
+        from offline_multi_cell_cases
+        where offline_multi_cell_cases.comparison_name = offline_observations.comparison_name
+            and offline_multi_cell_cases.metric = offline_observations.metric
+            and offline_multi_cell_cases.dataset_id = offline_observations.dataset_id
+            and offline_multi_cell_cases.case_id = offline_observations.case_id
+    )
     group by
         comparison_name,
         metric,
