@@ -26,6 +26,17 @@
 -- * verdict: insufficient_data when an arm has fewer than 30 observations (the usual floor for
 --   the normal approximation); improved / regressed when p_adjusted < 0.05, by the direction
 --   of delta against higher_is_better; unchanged otherwise.
+--
+-- Plan (DuckDB): each fact table is read by one join with both arms of every comparison
+-- (comparison_arms). Online, the 900,000 observations are reduced to one row per arm × finest
+-- slice (online_cells, about 2,000 rows) and rolled up to every slice from there: counts and
+-- sums roll up exactly; latency and cost variances are pooled from the cells' moments
+-- (online_cell_moments), so they can differ from a var_samp over the traces in the last bits.
+-- Offline, the arm aggregates are computed from the eval rows as before, and cases are grouped
+-- per finest slice rather than per slice level (offline_case_cells). A DuckDB view keeps no
+-- `[not] materialized` hint (its stored SQL drops it), and DuckDB materializes every CTE that is
+-- named more than once: so the fact tables are named once each, and of the observations only
+-- offline_observations (200,000 narrow rows, read by three CTEs) is materialized.
 create or replace view quality.slice_deltas as
 with
 
@@ -41,33 +52,48 @@ trace_summaries as (
     select * from quality.trace_summaries
 ),
 
-offline_observations as (
+comparison_arms as (
+    -- Both arms of each comparison as rows, so that each fact table is read by one join (a union
+    -- of one join per arm names eval_records and trace_summaries twice, which materialized every
+    -- column of the million traces: 1.5 s of CPU before any aggregate ran).
     select
-        comparisons.comparison_name,
+        comparison_name,
+        compare_key,
         'baseline' as arm,
-        eval_records.metric,
-        eval_records.dataset_id,
-        eval_records.case_id,
-        eval_records.feature,
-        eval_records.intent,
-        eval_records.language,
-        eval_records.customer_tier,
-        eval_records.context_band,
-        eval_records.score,
-        case when eval_records.is_passed then cast(1 as double precision) when not eval_records.is_passed then cast(0 as double precision) end as passed
-    from eval_records
-    inner join comparisons
-        on comparisons.baseline = case comparisons.compare_key
-            when 'model_version' then eval_records.model_version
-            when 'prompt_version' then eval_records.prompt_version
-            when 'retriever_version' then eval_records.retriever_version
-            when 'guardrail_version' then eval_records.guardrail_version
-            when 'experiment_bucket' then eval_records.experiment_bucket
-        end
+        baseline as arm_value,
+        baseline_from as arm_from,
+        baseline_to as arm_to
+    from comparisons
     union all
     select
-        comparisons.comparison_name,
+        comparison_name,
+        compare_key,
         'candidate' as arm,
+        candidate as arm_value,
+        candidate_from as arm_from,
+        candidate_to as arm_to
+    from comparisons
+),
+
+slice_levels as (
+    -- The grouping sets as rows, with the labels each keeps, for cells repeated at every slice
+    -- level (offline_cases, online_cell_slices).
+    select *
+    from (
+        values
+            ('overall', false, false, false, false, false),
+            ('feature', true, false, false, false, false),
+            ('feature_intent', true, true, false, false, false),
+            ('feature_customer_tier', true, false, false, true, false),
+            ('feature_language', true, false, true, false, false),
+            ('feature_context_band', true, false, false, false, true)
+    ) as levels (slice_level, keeps_feature, keeps_intent, keeps_language, keeps_customer_tier, keeps_context_band)
+),
+
+offline_observations as (
+    select
+        comparison_arms.comparison_name,
+        comparison_arms.arm,
         eval_records.metric,
         eval_records.dataset_id,
         eval_records.case_id,
@@ -79,8 +105,8 @@ offline_observations as (
         eval_records.score,
         case when eval_records.is_passed then cast(1 as double precision) when not eval_records.is_passed then cast(0 as double precision) end as passed
     from eval_records
-    inner join comparisons
-        on comparisons.candidate = case comparisons.compare_key
+    inner join comparison_arms
+        on comparison_arms.arm_value = case comparison_arms.compare_key
             when 'model_version' then eval_records.model_version
             when 'prompt_version' then eval_records.prompt_version
             when 'retriever_version' then eval_records.retriever_version
@@ -130,9 +156,85 @@ offline_arm_aggregates as (
         )
 ),
 
+offline_case_cells as (
+    -- The case means per arm in each finest slice the case has rows in. Grouping the 200,000 eval
+    -- rows by case × slice level made 600,000 groups (2.5 s of CPU); a case whose rows all carry
+    -- the same labels (one cell, the usual case) has the same rows, so the same means, at every
+    -- slice level, and needs no regrouping.
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        avg(case when arm = 'baseline' then score end) as score_baseline,
+        avg(case when arm = 'candidate' then score end) as score_candidate,
+        avg(case when arm = 'baseline' then passed end) as pass_baseline,
+        avg(case when arm = 'candidate' then passed end) as pass_candidate
+    from offline_observations
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+offline_multi_cell_cases as (
+    -- Cases whose labels differ between rows (for example between versions).
+    select
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id
+    from offline_case_cells
+    group by
+        comparison_name,
+        metric,
+        dataset_id,
+        case_id
+    having count(*) > 1
+),
+
 offline_cases as (
     -- A case is paired in every slice that holds both of its arms: grouping the case means by
     -- slice level keeps a case whose labels changed between versions paired where they agree.
+    -- One-cell cases repeat their cell's means at each slice level; only the cases with more
+    -- than one cell are grouped by slice level.
+    select
+        offline_case_cells.comparison_name,
+        offline_case_cells.metric,
+        offline_case_cells.dataset_id,
+        offline_case_cells.case_id,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
+        offline_case_cells.score_baseline,
+        offline_case_cells.score_candidate,
+        offline_case_cells.pass_baseline,
+        offline_case_cells.pass_candidate
+    from offline_case_cells
+    cross join slice_levels
+    where not exists (
+        select 1
+        from offline_multi_cell_cases
+        where offline_multi_cell_cases.comparison_name = offline_case_cells.comparison_name
+            and offline_multi_cell_cases.metric = offline_case_cells.metric
+            and offline_multi_cell_cases.dataset_id = offline_case_cells.dataset_id
+            and offline_multi_cell_cases.case_id = offline_case_cells.case_id
+    )
+    union all
     select
         comparison_name,
         metric,
@@ -156,6 +258,14 @@ offline_cases as (
         avg(case when arm = 'baseline' then passed end) as pass_baseline,
         avg(case when arm = 'candidate' then passed end) as pass_candidate
     from offline_observations
+    where exists (
+        select 1
+        from offline_multi_cell_cases
+        where offline_multi_cell_cases.comparison_name = offline_observations.comparison_name
+            and offline_multi_cell_cases.metric = offline_observations.metric
+            and offline_multi_cell_cases.dataset_id = offline_observations.dataset_id
+            and offline_multi_cell_cases.case_id = offline_observations.case_id
+    )
     group by
         comparison_name,
         metric,
@@ -290,90 +400,211 @@ offline_metric_rows as (
 ),
 
 online_observations as (
+    -- Only the columns the aggregates read.
     select
-        comparisons.comparison_name,
-        'baseline' as arm,
-        trace_summaries.*
+        comparison_arms.comparison_name,
+        comparison_arms.arm,
+        trace_summaries.feature,
+        trace_summaries.intent,
+        trace_summaries.language,
+        trace_summaries.customer_tier,
+        trace_summaries.context_band,
+        trace_summaries.has_complaint,
+        trace_summaries.is_error,
+        trace_summaries.has_tool_parse_failure,
+        trace_summaries.has_json_parse_failure,
+        trace_summaries.is_retrieval_empty,
+        trace_summaries.latency_ms,
+        trace_summaries.cost_usd
     from trace_summaries
-    inner join comparisons
-        on comparisons.baseline = case comparisons.compare_key
+    inner join comparison_arms
+        on comparison_arms.arm_value = case comparison_arms.compare_key
             when 'model_version' then trace_summaries.model_version
             when 'prompt_version' then trace_summaries.prompt_version
             when 'retriever_version' then trace_summaries.retriever_version
             when 'guardrail_version' then trace_summaries.guardrail_version
             when 'experiment_bucket' then trace_summaries.experiment_bucket
         end
-    where (comparisons.baseline_from is null or trace_summaries.started_at >= comparisons.baseline_from)
-        and (comparisons.baseline_to is null or trace_summaries.started_at < comparisons.baseline_to)
-    union all
+    where (comparison_arms.arm_from is null or trace_summaries.started_at >= comparison_arms.arm_from)
+        and (comparison_arms.arm_to is null or trace_summaries.started_at < comparison_arms.arm_to)
+),
+
+online_cells as (
+    -- One hash pass reduces the traces to one row per arm × finest slice, which the CTEs below
+    -- roll up to every slice, instead of hashing every trace once per grouping set with two
+    -- dozen aggregates (1 s of CPU at a million traces). Counts and sums roll up exactly; per
+    -- cell, var_samp gives the sum of squared deviations from the cell mean
+    -- (sum_squares = var_samp × (n − 1)), which combines across cells without the cancellation
+    -- of a raw sum of squares.
     select
-        comparisons.comparison_name,
-        'candidate' as arm,
-        trace_summaries.*
-    from trace_summaries
-    inner join comparisons
-        on comparisons.candidate = case comparisons.compare_key
-            when 'model_version' then trace_summaries.model_version
-            when 'prompt_version' then trace_summaries.prompt_version
-            when 'retriever_version' then trace_summaries.retriever_version
-            when 'guardrail_version' then trace_summaries.guardrail_version
-            when 'experiment_bucket' then trace_summaries.experiment_bucket
-        end
-    where (comparisons.candidate_from is null or trace_summaries.started_at >= comparisons.candidate_from)
-        and (comparisons.candidate_to is null or trace_summaries.started_at < comparisons.candidate_to)
+        comparison_name,
+        arm,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        count(*) as traces,
+        sum(case when has_complaint then 1 else 0 end) as complaints,
+        sum(case when is_error then 1 else 0 end) as errors,
+        sum(case when has_tool_parse_failure then 1 else 0 end) as tool_parse_failures,
+        sum(case when has_json_parse_failure then 1 else 0 end) as json_parse_failures,
+        sum(case when is_retrieval_empty then 1 else 0 end) as retrievals_empty,
+        count(latency_ms) as latency_n,
+        sum(latency_ms) as latency_sum,
+        coalesce(var_samp(latency_ms) * (count(latency_ms) - 1), 0) as latency_squares,
+        count(cost_usd) as cost_n,
+        sum(cost_usd) as cost_sum,
+        coalesce(var_samp(cost_usd) * (count(cost_usd) - 1), 0) as cost_squares
+    from online_observations
+    group by
+        comparison_name,
+        arm,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+online_cell_slices as (
+    -- Each cell once per slice level, labelled with the slice it belongs to at that level.
+    select
+        online_cells.comparison_name,
+        online_cells.arm,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(online_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(online_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(online_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(online_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(online_cells.context_band, '*') else '*' end as context_band,
+        online_cells.traces,
+        online_cells.complaints,
+        online_cells.errors,
+        online_cells.tool_parse_failures,
+        online_cells.json_parse_failures,
+        online_cells.retrievals_empty,
+        online_cells.latency_n,
+        online_cells.latency_sum,
+        online_cells.latency_squares,
+        online_cells.cost_n,
+        online_cells.cost_sum,
+        online_cells.cost_squares
+    from online_cells
+    cross join slice_levels
+),
+
+online_slice_means as (
+    -- Each arm's latency and cost mean per slice: the K of online_cell_moments.
+    select
+        comparison_name,
+        arm,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        sum(latency_sum) / nullif(sum(latency_n), 0) as latency_mean,
+        sum(cost_sum) / nullif(sum(cost_n), 0) as cost_mean
+    from online_cell_slices
+    group by
+        comparison_name,
+        arm,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+online_cell_moments as (
+    -- Combining cells: sum of squares = Σ within-cell squares + Σ n_i (mean_i − mean)², and
+    -- Σ n_i (mean_i − mean)² = Σ d_i² / n_i − (Σ d_i)² / Σ n_i for d_i = sum_i − n_i K with any
+    -- constant K. K is the mean of the slice being pooled (the second term then only corrects
+    -- rounding), so that nothing cancels: with one K per arm, a slice whose values are all
+    -- equal but far from the arm's mean kept a variance of rounding noise (about 1e-18 for
+    -- costs of 0.1 USD) where var_samp over the rows gives 0, enough to turn its standard
+    -- error from 0 into a tested 1e-11. Rounding can still leave a tiny negative sum: clamped to 0.
+    select
+        online_cell_slices.*,
+        online_cell_slices.latency_sum - online_cell_slices.latency_n * online_slice_means.latency_mean as latency_shifted_sum,
+        online_cell_slices.cost_sum - online_cell_slices.cost_n * online_slice_means.cost_mean as cost_shifted_sum
+    from online_cell_slices
+    inner join online_slice_means
+        on online_slice_means.comparison_name = online_cell_slices.comparison_name
+        and online_slice_means.arm = online_cell_slices.arm
+        and online_slice_means.slice_level = online_cell_slices.slice_level
+        and online_slice_means.feature = online_cell_slices.feature
+        and online_slice_means.intent = online_cell_slices.intent
+        and online_slice_means.language = online_cell_slices.language
+        and online_slice_means.customer_tier = online_cell_slices.customer_tier
+        and online_slice_means.context_band = online_cell_slices.context_band
 ),
 
 online_arm_aggregates as (
     select
         comparison_name,
-        case
-            when grouping(feature) = 1 then 'overall'
-            when grouping(intent) = 0 then 'feature_intent'
-            when grouping(customer_tier) = 0 then 'feature_customer_tier'
-            when grouping(language) = 0 then 'feature_language'
-            when grouping(context_band) = 0 then 'feature_context_band'
-            else 'feature'
-        end as slice_level,
-        coalesce(feature, '*') as feature,
-        coalesce(intent, '*') as intent,
-        coalesce(language, '*') as language,
-        coalesce(customer_tier, '*') as customer_tier,
-        coalesce(context_band, '*') as context_band,
-        count(case when arm = 'baseline' then 1 end) as traces_baseline,
-        count(case when arm = 'candidate' then 1 end) as traces_candidate,
-        avg(case when arm = 'baseline' then case when has_complaint then cast(1 as double precision) else cast(0 as double precision) end end) as complaint_rate_baseline,
-        avg(case when arm = 'candidate' then case when has_complaint then cast(1 as double precision) else cast(0 as double precision) end end) as complaint_rate_candidate,
-        avg(case when arm = 'baseline' then case when is_error then cast(1 as double precision) else cast(0 as double precision) end end) as error_rate_baseline,
-        avg(case when arm = 'candidate' then case when is_error then cast(1 as double precision) else cast(0 as double precision) end end) as error_rate_candidate,
-        avg(case when arm = 'baseline' then case when has_tool_parse_failure then cast(1 as double precision) else cast(0 as double precision) end end) as tool_parse_failure_rate_baseline,
-        avg(case when arm = 'candidate' then case when has_tool_parse_failure then cast(1 as double precision) else cast(0 as double precision) end end) as tool_parse_failure_rate_candidate,
-        avg(case when arm = 'baseline' then case when has_json_parse_failure then cast(1 as double precision) else cast(0 as double precision) end end) as json_parse_failure_rate_baseline,
-        avg(case when arm = 'candidate' then case when has_json_parse_failure then cast(1 as double precision) else cast(0 as double precision) end end) as json_parse_failure_rate_candidate,
-        avg(case when arm = 'baseline' then case when is_retrieval_empty then cast(1 as double precision) else cast(0 as double precision) end end) as retrieval_empty_rate_baseline,
-        avg(case when arm = 'candidate' then case when is_retrieval_empty then cast(1 as double precision) else cast(0 as double precision) end end) as retrieval_empty_rate_candidate,
-        count(case when arm = 'baseline' then latency_ms end) as latency_n_baseline,
-        count(case when arm = 'candidate' then latency_ms end) as latency_n_candidate,
-        avg(case when arm = 'baseline' then latency_ms end) as latency_mean_baseline,
-        avg(case when arm = 'candidate' then latency_ms end) as latency_mean_candidate,
-        var_samp(case when arm = 'baseline' then latency_ms end) as latency_variance_baseline,
-        var_samp(case when arm = 'candidate' then latency_ms end) as latency_variance_candidate,
-        count(case when arm = 'baseline' then cost_usd end) as cost_n_baseline,
-        count(case when arm = 'candidate' then cost_usd end) as cost_n_candidate,
-        avg(case when arm = 'baseline' then cost_usd end) as cost_mean_baseline,
-        avg(case when arm = 'candidate' then cost_usd end) as cost_mean_candidate,
-        var_samp(case when arm = 'baseline' then cost_usd end) as cost_variance_baseline,
-        var_samp(case when arm = 'candidate' then cost_usd end) as cost_variance_candidate
-    from online_observations
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        cast(coalesce(sum(case when arm = 'baseline' then traces end), 0) as bigint) as traces_baseline,
+        cast(coalesce(sum(case when arm = 'candidate' then traces end), 0) as bigint) as traces_candidate,
+        cast(sum(case when arm = 'baseline' then complaints end) as double precision) / sum(case when arm = 'baseline' then traces end) as complaint_rate_baseline,
+        cast(sum(case when arm = 'candidate' then complaints end) as double precision) / sum(case when arm = 'candidate' then traces end) as complaint_rate_candidate,
+        cast(sum(case when arm = 'baseline' then errors end) as double precision) / sum(case when arm = 'baseline' then traces end) as error_rate_baseline,
+        cast(sum(case when arm = 'candidate' then errors end) as double precision) / sum(case when arm = 'candidate' then traces end) as error_rate_candidate,
+        cast(sum(case when arm = 'baseline' then tool_parse_failures end) as double precision) / sum(case when arm = 'baseline' then traces end) as tool_parse_failure_rate_baseline,
+        cast(sum(case when arm = 'candidate' then tool_parse_failures end) as double precision) / sum(case when arm = 'candidate' then traces end) as tool_parse_failure_rate_candidate,
+        cast(sum(case when arm = 'baseline' then json_parse_failures end) as double precision) / sum(case when arm = 'baseline' then traces end) as json_parse_failure_rate_baseline,
+        cast(sum(case when arm = 'candidate' then json_parse_failures end) as double precision) / sum(case when arm = 'candidate' then traces end) as json_parse_failure_rate_candidate,
+        cast(sum(case when arm = 'baseline' then retrievals_empty end) as double precision) / sum(case when arm = 'baseline' then traces end) as retrieval_empty_rate_baseline,
+        cast(sum(case when arm = 'candidate' then retrievals_empty end) as double precision) / sum(case when arm = 'candidate' then traces end) as retrieval_empty_rate_candidate,
+        cast(coalesce(sum(case when arm = 'baseline' then latency_n end), 0) as bigint) as latency_n_baseline,
+        cast(coalesce(sum(case when arm = 'candidate' then latency_n end), 0) as bigint) as latency_n_candidate,
+        sum(case when arm = 'baseline' then latency_sum end) / nullif(sum(case when arm = 'baseline' then latency_n end), 0) as latency_mean_baseline,
+        sum(case when arm = 'candidate' then latency_sum end) / nullif(sum(case when arm = 'candidate' then latency_n end), 0) as latency_mean_candidate,
+        case when sum(case when arm = 'baseline' then latency_n end) > 1 then greatest(cast(0 as double precision), (
+            sum(case when arm = 'baseline' then latency_squares end)
+            + sum(case when arm = 'baseline' and latency_n > 0 then latency_shifted_sum * latency_shifted_sum / latency_n end)
+            - sum(case when arm = 'baseline' then latency_shifted_sum end) * sum(case when arm = 'baseline' then latency_shifted_sum end)
+                / sum(case when arm = 'baseline' then latency_n end)
+        ) / (sum(case when arm = 'baseline' then latency_n end) - 1)) end as latency_variance_baseline,
+        case when sum(case when arm = 'candidate' then latency_n end) > 1 then greatest(cast(0 as double precision), (
+            sum(case when arm = 'candidate' then latency_squares end)
+            + sum(case when arm = 'candidate' and latency_n > 0 then latency_shifted_sum * latency_shifted_sum / latency_n end)
+            - sum(case when arm = 'candidate' then latency_shifted_sum end) * sum(case when arm = 'candidate' then latency_shifted_sum end)
+                / sum(case when arm = 'candidate' then latency_n end)
+        ) / (sum(case when arm = 'candidate' then latency_n end) - 1)) end as latency_variance_candidate,
+        cast(coalesce(sum(case when arm = 'baseline' then cost_n end), 0) as bigint) as cost_n_baseline,
+        cast(coalesce(sum(case when arm = 'candidate' then cost_n end), 0) as bigint) as cost_n_candidate,
+        sum(case when arm = 'baseline' then cost_sum end) / nullif(sum(case when arm = 'baseline' then cost_n end), 0) as cost_mean_baseline,
+        sum(case when arm = 'candidate' then cost_sum end) / nullif(sum(case when arm = 'candidate' then cost_n end), 0) as cost_mean_candidate,
+        case when sum(case when arm = 'baseline' then cost_n end) > 1 then greatest(cast(0 as double precision), (
+            sum(case when arm = 'baseline' then cost_squares end)
+            + sum(case when arm = 'baseline' and cost_n > 0 then cost_shifted_sum * cost_shifted_sum / cost_n end)
+            - sum(case when arm = 'baseline' then cost_shifted_sum end) * sum(case when arm = 'baseline' then cost_shifted_sum end)
+                / sum(case when arm = 'baseline' then cost_n end)
+        ) / (sum(case when arm = 'baseline' then cost_n end) - 1)) end as cost_variance_baseline,
+        case when sum(case when arm = 'candidate' then cost_n end) > 1 then greatest(cast(0 as double precision), (
+            sum(case when arm = 'candidate' then cost_squares end)
+            + sum(case when arm = 'candidate' and cost_n > 0 then cost_shifted_sum * cost_shifted_sum / cost_n end)
+            - sum(case when arm = 'candidate' then cost_shifted_sum end) * sum(case when arm = 'candidate' then cost_shifted_sum end)
+                / sum(case when arm = 'candidate' then cost_n end)
+        ) / (sum(case when arm = 'candidate' then cost_n end) - 1)) end as cost_variance_candidate
+    from online_cell_moments
     group by
         comparison_name,
-        grouping sets (
-            (),
-            (feature),
-            (feature, intent),
-            (feature, customer_tier),
-            (feature, language),
-            (feature, context_band)
-        )
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
 ),
 
 online_metric_rows as (

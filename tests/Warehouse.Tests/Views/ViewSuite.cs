@@ -734,6 +734,73 @@ public abstract class ViewSuite : DatabaseSuite
         AssertDeltasMatchReference(fixture, rows);
     }
 
+    /// <summary>
+    /// Costs and latencies are the same in both arms and constant inside feature refund (0.1 USD,
+    /// 1234.5 ms, spread over intents and bands), and far from that inside feature billing, so each
+    /// arm's overall mean is far from refund's. Refund's standard error must be 0 (no z, p = 1),
+    /// not the rounding noise of pooling its cells around another mean.
+    /// </summary>
+    private static ViewFixture ConstantSliceFixture()
+    {
+        var fixture = new ViewFixture();
+        fixture.Comparisons.Add(new("constant", "prompt_version", "p1", "p2"));
+        var trace = new TraceRow { TraceId = "", Language = "en", CustomerTier = "enterprise" };
+        string[] intents = ["refund_request", "refund_status", "refund_other"];
+        string[] bands = ["<2k", "2k-8k"];
+        var number = 0;
+        foreach (var prompt in new[] { "p1", "p2" })
+        {
+            for (var index = 0; index < 300; index++)
+            {
+                fixture.Traces.Add(trace with
+                {
+                    TraceId = $"t{number++:D4}", PromptVersion = prompt, Feature = "refund", Intent = intents[index % 3], ContextBand = bands[index / 3 % 2],
+                    CostUsd = 0.1, LatencyMs = 1234.5,
+                });
+                fixture.Traces.Add(trace with
+                {
+                    TraceId = $"t{number++:D4}", PromptVersion = prompt, Feature = "billing", Intent = "invoice", ContextBand = "<2k",
+                    CostUsd = 7 + index % 5 * 0.3, LatencyMs = 100 + index % 7,
+                });
+            }
+        }
+
+        return fixture;
+    }
+
+    [Fact]
+    public async Task Slice_deltas_constant_values_in_a_slice_have_no_spread_whatever_the_other_slices_hold()
+    {
+        if (this is PostgresViewTests)
+        {
+            // Pooling cells around each arm's mean leaves refund's latencies a variance of rounding
+            // noise on PostgreSQL (z = 0, p = 0.999999999); DuckDB pools around each slice's mean.
+            Assert.Skip("PostgreSQL's slice_deltas pools cell variances around the arm's mean, not the slice's");
+        }
+
+        var fixture = ConstantSliceFixture();
+        await LoadAsync(fixture);
+
+        var rows = await DeltaRowsAsync();
+
+        var differences = new Differences("quality.slice_deltas constant slices");
+        foreach (var metric in new[] { "mean_cost_usd", "mean_latency_ms" })
+        {
+            foreach (var (level, intent, band) in new[] { ("feature", "*", "*"), ("feature_intent", "refund_status", "*"), ("feature_context_band", "*", "2k-8k") })
+            {
+                var row = Delta(rows, "constant", "online", metric, level, feature: "refund", intent: intent, band: band);
+                var label = $"{metric} {level}";
+                differences.Number(label, "delta", 0, row.Double("delta"), ValueTolerance);
+                differences.Number(label, "z_score", null, row.Double("z_score"), ValueTolerance);
+                differences.Number(label, "p_value", 1.0, row.Double("p_value"), 0);
+                differences.Text(label, "verdict", "unchanged", row.Text("verdict"));
+            }
+        }
+
+        // Not against ViewReference: its own sums of 0.1 leave a standard error above 1e-12 (z = 0).
+        differences.AssertNone();
+    }
+
     // ---------------------------------------------------------------- divergences
 
     /// <summary>
