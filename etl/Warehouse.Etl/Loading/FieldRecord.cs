@@ -23,6 +23,12 @@ public sealed class FieldRecord
     /// <summary>Set when the source could not read the record at all (for example invalid JSON).</summary>
     public string? ReadError { get; set; }
 
+    /// <summary>
+    /// Set by code that wrote the `attributes` value with a JSON serializer itself (a trace roll-up):
+    /// the record builder then need not parse it again to know it is JSON.
+    /// </summary>
+    public bool AttributesAreSerialized { get; set; }
+
     /// <summary>The record's original text, asked for only when it is rejected.</summary>
     public Func<string>? RawText { get; set; }
 

@@ -56,7 +56,9 @@ public sealed class RecordBuilder(TableSchema schema)
         }
 
         var attributesOrdinal = Schema.Ordinal("attributes");
-        if (!TryMergeAttributes((string?)row[attributesOrdinal], record.Extras, out var attributes, out reason))
+        var attributes = (string?)row[attributesOrdinal];
+        if (!(record.AttributesAreSerialized && record.Extras is not { Count: > 0 })
+            && !TryMergeAttributes(attributes, record.Extras, out attributes, out reason))
         {
             return false;
         }

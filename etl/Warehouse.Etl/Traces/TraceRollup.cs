@@ -148,6 +148,7 @@ public static partial class TraceRollup
         }
 
         record.Set(schema, "attributes", JsonSerializer.Serialize(attributes, AttributeJson));
+        record.AttributesAreSerialized = true;
         return record;
     }
 
