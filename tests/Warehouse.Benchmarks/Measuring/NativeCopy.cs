@@ -20,13 +20,19 @@ namespace Warehouse.Benchmarks.Measuring;
 /// </summary>
 internal static class NativeCopy
 {
+    /// <summary>
+    /// DuckDB settings that make its COPY run as the loader runs DuckDB (one thread, the loader's
+    /// default memory cap): not the target's baseline, a reference for what the caps alone cost.
+    /// </summary>
+    public static readonly string[] DuckDbLoaderCaps = ["set threads = 1", $"set memory_limit = '{Warehouse.Engines.DuckDbEngine.DefaultLoaderMemoryLimit}'"];
+
     public static async Task<double> CopyAsync(BenchmarkDatabase database, TableSchema schema, string csvPath, bool keyed,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string suffix = "", IReadOnlyList<string>? settings = null)
     {
-        var scratch = $"bench.{schema.TableName}{(keyed ? "_keyed" : "")}";
+        var scratch = $"bench.{schema.TableName}{(keyed ? "_keyed" : "")}{suffix}";
         var columns = string.Join(", ", schema.Columns.Where(column => column.Role != ColumnRole.Bookkeeping).Select(column => column.Name));
         await using var connection = await database.OpenAsync(cancellationToken);
-        foreach (var statement in ScratchTableSql(database.EngineName, schema, scratch, keyed))
+        foreach (var statement in ScratchTableSql(database.EngineName, schema, scratch, keyed).Concat(settings ?? []))
         {
             await ExecuteAsync(connection, statement, cancellationToken);
         }

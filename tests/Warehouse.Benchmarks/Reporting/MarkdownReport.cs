@@ -69,9 +69,16 @@ internal static class MarkdownReport
             var baseline = loads.FirstOrDefault(other => other.IsBaseline && other.Engine == load.Engine && other.Table == load.Table);
             var skipped = load.Note?.StartsWith("skipped", StringComparison.Ordinal) == true;
             var ratio = baseline is null || load.Failed || skipped ? "" : Format(load.RecordsPerSecond / baseline.RecordsPerSecond, "0.00");
+            var note = load.Note;
+            var capped = loads.FirstOrDefault(other => other.Input == BenchmarkRun.CappedCopyInput && other.Engine == load.Engine && other.Table == load.Table);
+            if (load.Input == "canonical CSV" && capped is not null && !load.Failed)
+            {
+                note = $"{Format(load.RecordsPerSecond / capped.RecordsPerSecond, "0.00")} of COPY under the loader's caps" + (note is null ? "" : "; " + note);
+            }
+
             Line(text, $"| {load.Engine} | {load.Input} | {load.Table} | {load.Records:N0} | {Format(load.Seconds, "0.00")} | "
                 + $"{Format(load.RecordsPerSecond, "N0")} | {ratio} | {(load.PeakRssBytes is { } rss ? Format(rss / MiB, "N0") : "")} | "
-                + $"{(load.LoaderSeconds is { } loader ? Format(loader, "0.00") : "")} | {LoadTarget(load, baseline)} | {load.Note} |");
+                + $"{(load.LoaderSeconds is { } loader ? Format(loader, "0.00") : "")} | {LoadTarget(load, baseline)} | {note} |");
         }
 
         Line(text);
