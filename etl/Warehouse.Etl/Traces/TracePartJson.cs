@@ -27,6 +27,10 @@ public static class TracePartJson
 
     public static TracePart Deserialize(string body) => JsonSerializer.Deserialize(body, Context.TracePart)
         ?? throw new JsonException("a trace part's body is null");
+
+    /// <summary>A body as UTF-8 bytes (as the roll-up's buckets hold it).</summary>
+    public static TracePart Deserialize(ReadOnlySpan<byte> body) => JsonSerializer.Deserialize(body, Context.TracePart)
+        ?? throw new JsonException("a trace part's body is null");
 }
 
 [JsonSerializable(typeof(TracePart))]

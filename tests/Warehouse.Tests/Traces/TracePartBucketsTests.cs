@@ -35,7 +35,8 @@ public sealed class TracePartBucketsTests
                     if (traceId == "trace-5")
                     {
                         Assert.Equal(4, parts.Count);
-                        Assert.Equal("{\"Name\":\"again\"}", parts.Single(part => part.PartId == "span:1").Body);
+                        Assert.Equal("{\"Name\":\"again\"}", System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:1").Body));
+                        Assert.Equal("{\"Name\":\"earlier\"}", System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:9").Body));
                     }
                     else
                     {
@@ -51,5 +52,28 @@ public sealed class TracePartBucketsTests
         // The files go with the buckets.
         Assert.Empty(Directory.GetFileSystemEntries(folder));
         Directory.Delete(folder);
+    }
+
+    [Fact]
+    public void Bodies_come_back_as_the_utf8_bytes_of_what_was_written_long_or_short()
+    {
+        var folder = Directory.CreateTempSubdirectory("buckets-test-").FullName;
+        // Longer than BinaryReader's 128-byte chunk, with characters of two, three and four UTF-8 bytes.
+        var longBody = "{\"Name\":\"" + string.Concat(Enumerable.Repeat("München — 東京 🚀 ", 40)) + "\"}";
+        using (var buckets = new TracePartBuckets(3, folder))
+        {
+            buckets.AddStaged("trace-ü", "span:1", longBody);
+            buckets.AddStaged("trace-ü", "span:2", "{}");
+            buckets.Add("trace-ü", "span:0", "");
+
+            var parts = Enumerable.Range(0, buckets.Count).SelectMany(buckets.Read).Single(trace => trace.TraceId == "trace-ü").Parts;
+            Assert.Equal(longBody, System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:1").Body));
+            Assert.Equal("{}", System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:2").Body));
+            Assert.Empty(parts.Single(part => part.PartId == "span:0").Body);
+            Assert.Equal(string.Concat(Enumerable.Repeat("München — 東京 🚀 ", 40)),
+                TracePartJson.Deserialize(parts.Single(part => part.PartId == "span:1").Body).Name);
+        }
+
+        Directory.Delete(folder, recursive: true);
     }
 }
