@@ -48,8 +48,10 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     /// <summary>
     /// DuckDB's worker threads for a loader. Each thread keeps memory of its own outside the
     /// memory limit (allocator caches, per-thread operator state): measured on a 1-million-row CSV
-    /// load under the 192 MB cap, two threads peaked at 592 MB of RSS and one at 468 MB, and the
-    /// loader's time is the .NET side's parsing, which DuckDB's threads do not share.
+    /// load under the 192 MB cap, two threads peaked at 592 MB of RSS and one at 468 MB. Nor do two
+    /// threads make it faster on two cores: under the 128 MB cap the same load took 22-23 s with two
+    /// and 15-16 s with one (the .NET side needs the other core), and an insert of a million staged
+    /// rows into a fact table took 5.6-6.1 s with two and 5.2-5.3 s with one.
     /// </summary>
     public const int DefaultLoaderThreads = 1;
 
