@@ -97,6 +97,21 @@ trace_summaries as not materialized (
     select * from quality.trace_summaries
 ),
 
+slice_levels as (
+    -- The grouping sets as rows, with the labels each keeps, for cells repeated at every slice
+    -- level (offline_cases, online_cell_slices).
+    select *
+    from (
+        values
+            ('overall', false, false, false, false, false),
+            ('feature', true, false, false, false, false),
+            ('feature_intent', true, true, false, false, false),
+            ('feature_customer_tier', true, false, false, true, false),
+            ('feature_language', true, false, true, false, false),
+            ('feature_context_band', true, false, false, false, true)
+    ) as levels (slice_level, keeps_feature, keeps_intent, keeps_language, keeps_customer_tier, keeps_context_band)
+),
+
 offline_observations as not materialized (
     select
         comparisons.comparison_name,
@@ -235,20 +250,6 @@ offline_multi_cell_cases as (
     having count(*) > 1
 ),
 
-offline_slice_levels as (
-    -- PostgreSQL only: the grouping sets of offline_cases as rows, with the labels each keeps.
-    select *
-    from (
-        values
-            ('overall', false, false, false, false, false),
-            ('feature', true, false, false, false, false),
-            ('feature_intent', true, true, false, false, false),
-            ('feature_customer_tier', true, false, false, true, false),
-            ('feature_language', true, false, true, false, false),
-            ('feature_context_band', true, false, false, false, true)
-    ) as levels (slice_level, keeps_feature, keeps_intent, keeps_language, keeps_customer_tier, keeps_context_band)
-),
-
 offline_cases as (
     -- A case is paired in every slice that holds both of its arms: grouping the case means by
     -- slice level keeps a case whose labels changed between versions paired where they agree.
@@ -259,18 +260,18 @@ offline_cases as (
         offline_case_cells.metric,
         offline_case_cells.dataset_id,
         offline_case_cells.case_id,
-        offline_slice_levels.slice_level,
-        case when offline_slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
-        case when offline_slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
-        case when offline_slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
-        case when offline_slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
-        case when offline_slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
         offline_case_cells.score_baseline,
         offline_case_cells.score_candidate,
         offline_case_cells.pass_baseline,
         offline_case_cells.pass_candidate
     from offline_case_cells
-    cross join offline_slice_levels
+    cross join slice_levels
     where not exists (
         select 1
         from offline_multi_cell_cases
@@ -503,10 +504,9 @@ online_cells as materialized (
     -- rolls up, instead of sorting every trace once per grouping set. Counts and sums roll up
     -- exactly; per cell, var_samp gives the sum of squared deviations from the cell mean
     -- (sum_squares = var_samp × (n − 1)), which combines across cells without the cancellation of
-    -- a raw sum of squares. Rounding can leave a tiny negative sum for constant values: clamped to 0.
-    -- Materialized, so that it is planned on its own: inlined, the planner fed it the order
-    -- online_cell_moments' window wants (traces sorted by comparison and arm, the million traces
-    -- materialized once per arm) instead of hashing.
+    -- a raw sum of squares.
+    -- Materialized, so that it is planned on its own and the million traces are hashed once,
+    -- whichever way the planner then joins the 2,000 cells with slice_levels.
     select
         comparison_name,
         arm,
@@ -538,34 +538,91 @@ online_cells as materialized (
         context_band
 ),
 
-online_cell_moments as (
-    -- PostgreSQL only. Combining cells: sum of squares = Σ within-cell squares + Σ n_i (mean_i − mean)²,
-    -- and Σ n_i (mean_i − mean)² = Σ d_i² / n_i − (Σ d_i)² / Σ n_i for d_i = sum_i − n_i K with any
-    -- constant K; K is the arm's mean, so that the difference does not cancel catastrophically.
+online_cell_slices as (
+    -- Each cell once per slice level, labelled with the slice it belongs to at that level.
     select
-        online_cells.*,
-        latency_sum - latency_n * (sum(latency_sum) over arm_window / nullif(sum(latency_n) over arm_window, 0)) as latency_shifted_sum,
-        cost_sum - cost_n * (sum(cost_sum) over arm_window / nullif(sum(cost_n) over arm_window, 0)) as cost_shifted_sum
+        online_cells.comparison_name,
+        online_cells.arm,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(online_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(online_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(online_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(online_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(online_cells.context_band, '*') else '*' end as context_band,
+        online_cells.traces,
+        online_cells.complaints,
+        online_cells.errors,
+        online_cells.tool_parse_failures,
+        online_cells.json_parse_failures,
+        online_cells.retrievals_empty,
+        online_cells.latency_n,
+        online_cells.latency_sum,
+        online_cells.latency_squares,
+        online_cells.cost_n,
+        online_cells.cost_sum,
+        online_cells.cost_squares
     from online_cells
-    window arm_window as (partition by comparison_name, arm)
+    cross join slice_levels
+),
+
+online_slice_means as (
+    -- Each arm's latency and cost mean per slice: the K of online_cell_moments.
+    select
+        comparison_name,
+        arm,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
+        sum(latency_sum) / nullif(sum(latency_n), 0) as latency_mean,
+        sum(cost_sum) / nullif(sum(cost_n), 0) as cost_mean
+    from online_cell_slices
+    group by
+        comparison_name,
+        arm,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
+),
+
+online_cell_moments as (
+    -- Combining cells: sum of squares = Σ within-cell squares + Σ n_i (mean_i − mean)², and
+    -- Σ n_i (mean_i − mean)² = Σ d_i² / n_i − (Σ d_i)² / Σ n_i for d_i = sum_i − n_i K with any
+    -- constant K. K is the mean of the slice being pooled (the second term then only corrects
+    -- rounding), so that nothing cancels: with one K per arm, a slice whose values are all
+    -- equal but far from the arm's mean kept a variance of rounding noise (about 1e-18 for
+    -- costs of 0.1 USD) where var_samp over the rows gives 0, enough to turn its standard
+    -- error from 0 into a tested 1e-11. Rounding can still leave a tiny negative sum: clamped to 0.
+    select
+        online_cell_slices.*,
+        online_cell_slices.latency_sum - online_cell_slices.latency_n * online_slice_means.latency_mean as latency_shifted_sum,
+        online_cell_slices.cost_sum - online_cell_slices.cost_n * online_slice_means.cost_mean as cost_shifted_sum
+    from online_cell_slices
+    inner join online_slice_means
+        on online_slice_means.comparison_name = online_cell_slices.comparison_name
+        and online_slice_means.arm = online_cell_slices.arm
+        and online_slice_means.slice_level = online_cell_slices.slice_level
+        and online_slice_means.feature = online_cell_slices.feature
+        and online_slice_means.intent = online_cell_slices.intent
+        and online_slice_means.language = online_cell_slices.language
+        and online_slice_means.customer_tier = online_cell_slices.customer_tier
+        and online_slice_means.context_band = online_cell_slices.context_band
 ),
 
 online_arm_aggregates as (
     select
         comparison_name,
-        case
-            when grouping(feature) = 1 then 'overall'
-            when grouping(intent) = 0 then 'feature_intent'
-            when grouping(customer_tier) = 0 then 'feature_customer_tier'
-            when grouping(language) = 0 then 'feature_language'
-            when grouping(context_band) = 0 then 'feature_context_band'
-            else 'feature'
-        end as slice_level,
-        coalesce(feature, '*') as feature,
-        coalesce(intent, '*') as intent,
-        coalesce(language, '*') as language,
-        coalesce(customer_tier, '*') as customer_tier,
-        coalesce(context_band, '*') as context_band,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
         cast(coalesce(sum(case when arm = 'baseline' then traces end), 0) as bigint) as traces_baseline,
         cast(coalesce(sum(case when arm = 'candidate' then traces end), 0) as bigint) as traces_candidate,
         cast(sum(case when arm = 'baseline' then complaints end) as double precision) / sum(case when arm = 'baseline' then traces end) as complaint_rate_baseline,
@@ -613,14 +670,12 @@ online_arm_aggregates as (
     from online_cell_moments
     group by
         comparison_name,
-        grouping sets (
-            (),
-            (feature),
-            (feature, intent),
-            (feature, customer_tier),
-            (feature, language),
-            (feature, context_band)
-        )
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
 ),
 
 online_metric_rows as (
