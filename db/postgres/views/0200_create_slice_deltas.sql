@@ -41,9 +41,16 @@ drop function if exists quality.slice_deltas_rows();
 -- still run. max_parallel_workers_per_gather = 0: on the same misestimate the planner split the
 -- case grouping across workers into partial groups that reduce nothing (200,000 rows in, as
 -- many partial groups out, then combined again); serial took less CPU and no more wall time.
--- The settings apply only while the function runs. The view below is the interface;
--- the CTEs are the same, in the same order, as in the other engines' slice_deltas, except
--- those marked PostgreSQL only.
+-- The settings apply only while the function runs. The view below is the interface.
+--
+-- The CTEs are DuckDB's slice_deltas', by name and in the same order, with the same queries
+-- except offline_observations (marked PostgreSQL) and the `[not] materialized` hints, which a
+-- DuckDB view cannot keep. SQL Server's slice_deltas computes the same values (up to rounding in
+-- the variances) without cells: its offline_cases groups offline_observations by case and slice
+-- level directly, and its online_arm_aggregates groups the traces by slice with var() over them;
+-- so it has none of comparison_arms, slice_levels, offline_case_cells, offline_multi_cell_cases,
+-- online_cells, online_cell_slices, online_slice_means and online_cell_moments, and it unions one
+-- scan of each fact table per arm.
 create function quality.slice_deltas_rows()
 returns table (
     comparison_name varchar,
@@ -97,6 +104,28 @@ trace_summaries as not materialized (
     select * from quality.trace_summaries
 ),
 
+comparison_arms as (
+    -- Both arms of each comparison as rows, so that online_observations reads the million traces
+    -- once. (offline_observations keeps one join per arm over the 200,000 eval rows.)
+    select
+        comparison_name,
+        compare_key,
+        'baseline' as arm,
+        baseline as arm_value,
+        baseline_from as arm_from,
+        baseline_to as arm_to
+    from comparisons
+    union all
+    select
+        comparison_name,
+        compare_key,
+        'candidate' as arm,
+        candidate as arm_value,
+        candidate_from as arm_from,
+        candidate_to as arm_to
+    from comparisons
+),
+
 slice_levels as (
     -- The grouping sets as rows, with the labels each keeps, for cells repeated at every slice
     -- level (offline_cases, online_cell_slices).
@@ -113,6 +142,8 @@ slice_levels as (
 ),
 
 offline_observations as not materialized (
+    -- PostgreSQL: one join per arm, as on SQL Server (DuckDB joins comparison_arms instead, since
+    -- it materializes every CTE named twice, here eval_records).
     select
         comparisons.comparison_name,
         'baseline' as arm,
@@ -202,11 +233,11 @@ offline_arm_aggregates as (
 ),
 
 offline_case_cells as (
-    -- PostgreSQL only (DuckDB and SQL Server group offline_observations by case and slice level
-    -- directly, as the second half of offline_cases does): the case means per arm in each finest
-    -- slice the case has rows in. Grouping 200,000 eval rows by case x slice level made 600,000
-    -- groups that spilled; a case whose rows all carry the same labels (one cell, the usual case)
-    -- has the same rows, so the same means, at every slice level, and needs no regrouping.
+    -- The case means per arm in each finest slice the case has rows in (SQL Server groups
+    -- offline_observations by case and slice level directly, as the second half of offline_cases
+    -- does). Grouping 200,000 eval rows by case × slice level made 600,000 groups that spilled; a
+    -- case whose rows all carry the same labels (one cell, the usual case) has the same rows, so
+    -- the same means, at every slice level, and needs no regrouping.
     select
         comparison_name,
         metric,
@@ -235,7 +266,7 @@ offline_case_cells as (
 ),
 
 offline_multi_cell_cases as (
-    -- PostgreSQL only: cases whose labels differ between rows (for example between versions).
+    -- Cases whose labels differ between rows (for example between versions).
     select
         comparison_name,
         metric,
@@ -253,8 +284,8 @@ offline_multi_cell_cases as (
 offline_cases as (
     -- A case is paired in every slice that holds both of its arms: grouping the case means by
     -- slice level keeps a case whose labels changed between versions paired where they agree.
-    -- PostgreSQL: one-cell cases repeat their cell's means at each slice level; only the cases
-    -- with more than one cell are grouped by slice level as on the other engines.
+    -- One-cell cases repeat their cell's means at each slice level; only the cases with more
+    -- than one cell are grouped by slice level, as SQL Server groups every case.
     select
         offline_case_cells.comparison_name,
         offline_case_cells.metric,
@@ -445,34 +476,12 @@ offline_metric_rows as (
     where arms.pass_n_baseline + arms.pass_n_candidate > 0
 ),
 
-online_arms as (
-    -- PostgreSQL only: both arms of each comparison as rows, so that online_observations reads
-    -- the million traces once (the other engines union one scan per arm).
-    select
-        comparison_name,
-        compare_key,
-        'baseline' as arm,
-        baseline as arm_value,
-        baseline_from as arm_from,
-        baseline_to as arm_to
-    from comparisons
-    union all
-    select
-        comparison_name,
-        compare_key,
-        'candidate' as arm,
-        candidate as arm_value,
-        candidate_from as arm_from,
-        candidate_to as arm_to
-    from comparisons
-),
-
 online_observations as (
     -- Only the columns the aggregates read: the fact table's wide text columns (input_preview,
     -- attributes) would otherwise be carried through every sort and spill.
     select
-        online_arms.comparison_name,
-        online_arms.arm,
+        comparison_arms.comparison_name,
+        comparison_arms.arm,
         trace_summaries.feature,
         trace_summaries.intent,
         trace_summaries.language,
@@ -486,27 +495,29 @@ online_observations as (
         trace_summaries.latency_ms,
         trace_summaries.cost_usd
     from trace_summaries
-    inner join online_arms
-        on online_arms.arm_value = case online_arms.compare_key
+    inner join comparison_arms
+        on comparison_arms.arm_value = case comparison_arms.compare_key
             when 'model_version' then trace_summaries.model_version
             when 'prompt_version' then trace_summaries.prompt_version
             when 'retriever_version' then trace_summaries.retriever_version
             when 'guardrail_version' then trace_summaries.guardrail_version
             when 'experiment_bucket' then trace_summaries.experiment_bucket
         end
-    where (online_arms.arm_from is null or trace_summaries.started_at >= online_arms.arm_from)
-        and (online_arms.arm_to is null or trace_summaries.started_at < online_arms.arm_to)
+    where (comparison_arms.arm_from is null or trace_summaries.started_at >= comparison_arms.arm_from)
+        and (comparison_arms.arm_to is null or trace_summaries.started_at < comparison_arms.arm_to)
 ),
 
 online_cells as materialized (
-    -- PostgreSQL only (DuckDB and SQL Server aggregate online_observations directly): one hash
-    -- pass reduces a million traces to one row per arm × finest slice, which online_arm_aggregates
-    -- rolls up, instead of sorting every trace once per grouping set. Counts and sums roll up
-    -- exactly; per cell, var_samp gives the sum of squared deviations from the cell mean
+    -- One hash pass reduces a million traces to one row per arm × finest slice, which the CTEs
+    -- below roll up to every slice, instead of sorting every trace once per grouping set (SQL
+    -- Server aggregates online_observations per slice directly). Counts and sums roll up exactly;
+    -- per cell, var_samp gives the sum of squared deviations from the cell mean
     -- (sum_squares = var_samp × (n − 1)), which combines across cells without the cancellation of
     -- a raw sum of squares.
-    -- Materialized, so that it is planned on its own and the million traces are hashed once,
-    -- whichever way the planner then joins the 2,000 cells with slice_levels.
+    -- PostgreSQL: materialized, so that it is planned on its own and the million traces are
+    -- hashed once, whichever way the planner then joins the 2,000 cells with slice_levels
+    -- (inlined, the grouping became the inner side of that nested loop, kept only by a Materialize
+    -- node; an earlier plan, fed the order a window wanted, sorted the million traces instead).
     select
         comparison_name,
         arm,
