@@ -41,9 +41,17 @@ drop function if exists quality.slice_deltas_rows();
 -- still run. max_parallel_workers_per_gather = 0: on the same misestimate the planner split the
 -- case grouping across workers into partial groups that reduce nothing (200,000 rows in, as
 -- many partial groups out, then combined again); serial took less CPU and no more wall time.
--- The settings apply only while the function runs. The view below is the interface;
--- the CTEs are the same, in the same order, as in the other engines' slice_deltas, except
--- those marked PostgreSQL only.
+-- The settings apply only while the function runs. The view below is the interface.
+--
+-- The CTEs are DuckDB's slice_deltas', by name and in the same order, with the same queries,
+-- except: no online_slice_means here (online_cell_moments takes each slice's mean from a window
+-- instead); offline_observations and online_cell_moments differ where marked PostgreSQL; and the
+-- `[not] materialized` hints, which a DuckDB view cannot keep. SQL Server's slice_deltas computes
+-- the same values (up to rounding in the variances) without cells: its offline_cases groups
+-- offline_observations by case and slice level directly, and its online_arm_aggregates groups
+-- the traces by slice with var() over them; so it has none of comparison_arms, slice_levels,
+-- offline_case_cells, offline_multi_cell_cases, online_cells, online_cell_slices and
+-- online_cell_moments, and it unions one scan of each fact table per arm.
 create function quality.slice_deltas_rows()
 returns table (
     comparison_name varchar,
@@ -97,7 +105,46 @@ trace_summaries as not materialized (
     select * from quality.trace_summaries
 ),
 
+comparison_arms as (
+    -- Both arms of each comparison as rows, so that online_observations reads the million traces
+    -- once. (offline_observations keeps one join per arm over the 200,000 eval rows.)
+    select
+        comparison_name,
+        compare_key,
+        'baseline' as arm,
+        baseline as arm_value,
+        baseline_from as arm_from,
+        baseline_to as arm_to
+    from comparisons
+    union all
+    select
+        comparison_name,
+        compare_key,
+        'candidate' as arm,
+        candidate as arm_value,
+        candidate_from as arm_from,
+        candidate_to as arm_to
+    from comparisons
+),
+
+slice_levels as (
+    -- The grouping sets as rows, with the labels each keeps, for cells repeated at every slice
+    -- level (offline_cases, online_cell_slices).
+    select *
+    from (
+        values
+            ('overall', false, false, false, false, false),
+            ('feature', true, false, false, false, false),
+            ('feature_intent', true, true, false, false, false),
+            ('feature_customer_tier', true, false, false, true, false),
+            ('feature_language', true, false, true, false, false),
+            ('feature_context_band', true, false, false, false, true)
+    ) as levels (slice_level, keeps_feature, keeps_intent, keeps_language, keeps_customer_tier, keeps_context_band)
+),
+
 offline_observations as not materialized (
+    -- PostgreSQL: one join per arm, as on SQL Server (DuckDB joins comparison_arms instead, since
+    -- it materializes every CTE named twice, here eval_records).
     select
         comparisons.comparison_name,
         'baseline' as arm,
@@ -187,11 +234,11 @@ offline_arm_aggregates as (
 ),
 
 offline_case_cells as (
-    -- PostgreSQL only (DuckDB and SQL Server group offline_observations by case and slice level
-    -- directly, as the second half of offline_cases does): the case means per arm in each finest
-    -- slice the case has rows in. Grouping 200,000 eval rows by case x slice level made 600,000
-    -- groups that spilled; a case whose rows all carry the same labels (one cell, the usual case)
-    -- has the same rows, so the same means, at every slice level, and needs no regrouping.
+    -- The case means per arm in each finest slice the case has rows in (SQL Server groups
+    -- offline_observations by case and slice level directly, as the second half of offline_cases
+    -- does). Grouping 200,000 eval rows by case × slice level made 600,000 groups that spilled; a
+    -- case whose rows all carry the same labels (one cell, the usual case) has the same rows, so
+    -- the same means, at every slice level, and needs no regrouping.
     select
         comparison_name,
         metric,
@@ -220,7 +267,7 @@ offline_case_cells as (
 ),
 
 offline_multi_cell_cases as (
-    -- PostgreSQL only: cases whose labels differ between rows (for example between versions).
+    -- Cases whose labels differ between rows (for example between versions).
     select
         comparison_name,
         metric,
@@ -235,42 +282,28 @@ offline_multi_cell_cases as (
     having count(*) > 1
 ),
 
-offline_slice_levels as (
-    -- PostgreSQL only: the grouping sets of offline_cases as rows, with the labels each keeps.
-    select *
-    from (
-        values
-            ('overall', false, false, false, false, false),
-            ('feature', true, false, false, false, false),
-            ('feature_intent', true, true, false, false, false),
-            ('feature_customer_tier', true, false, false, true, false),
-            ('feature_language', true, false, true, false, false),
-            ('feature_context_band', true, false, false, false, true)
-    ) as levels (slice_level, keeps_feature, keeps_intent, keeps_language, keeps_customer_tier, keeps_context_band)
-),
-
 offline_cases as (
     -- A case is paired in every slice that holds both of its arms: grouping the case means by
     -- slice level keeps a case whose labels changed between versions paired where they agree.
-    -- PostgreSQL: one-cell cases repeat their cell's means at each slice level; only the cases
-    -- with more than one cell are grouped by slice level as on the other engines.
+    -- One-cell cases repeat their cell's means at each slice level; only the cases with more
+    -- than one cell are grouped by slice level, as SQL Server groups every case.
     select
         offline_case_cells.comparison_name,
         offline_case_cells.metric,
         offline_case_cells.dataset_id,
         offline_case_cells.case_id,
-        offline_slice_levels.slice_level,
-        case when offline_slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
-        case when offline_slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
-        case when offline_slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
-        case when offline_slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
-        case when offline_slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(offline_case_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(offline_case_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(offline_case_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(offline_case_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(offline_case_cells.context_band, '*') else '*' end as context_band,
         offline_case_cells.score_baseline,
         offline_case_cells.score_candidate,
         offline_case_cells.pass_baseline,
         offline_case_cells.pass_candidate
     from offline_case_cells
-    cross join offline_slice_levels
+    cross join slice_levels
     where not exists (
         select 1
         from offline_multi_cell_cases
@@ -444,34 +477,12 @@ offline_metric_rows as (
     where arms.pass_n_baseline + arms.pass_n_candidate > 0
 ),
 
-online_arms as (
-    -- PostgreSQL only: both arms of each comparison as rows, so that online_observations reads
-    -- the million traces once (the other engines union one scan per arm).
-    select
-        comparison_name,
-        compare_key,
-        'baseline' as arm,
-        baseline as arm_value,
-        baseline_from as arm_from,
-        baseline_to as arm_to
-    from comparisons
-    union all
-    select
-        comparison_name,
-        compare_key,
-        'candidate' as arm,
-        candidate as arm_value,
-        candidate_from as arm_from,
-        candidate_to as arm_to
-    from comparisons
-),
-
 online_observations as (
     -- Only the columns the aggregates read: the fact table's wide text columns (input_preview,
     -- attributes) would otherwise be carried through every sort and spill.
     select
-        online_arms.comparison_name,
-        online_arms.arm,
+        comparison_arms.comparison_name,
+        comparison_arms.arm,
         trace_summaries.feature,
         trace_summaries.intent,
         trace_summaries.language,
@@ -485,28 +496,29 @@ online_observations as (
         trace_summaries.latency_ms,
         trace_summaries.cost_usd
     from trace_summaries
-    inner join online_arms
-        on online_arms.arm_value = case online_arms.compare_key
+    inner join comparison_arms
+        on comparison_arms.arm_value = case comparison_arms.compare_key
             when 'model_version' then trace_summaries.model_version
             when 'prompt_version' then trace_summaries.prompt_version
             when 'retriever_version' then trace_summaries.retriever_version
             when 'guardrail_version' then trace_summaries.guardrail_version
             when 'experiment_bucket' then trace_summaries.experiment_bucket
         end
-    where (online_arms.arm_from is null or trace_summaries.started_at >= online_arms.arm_from)
-        and (online_arms.arm_to is null or trace_summaries.started_at < online_arms.arm_to)
+    where (comparison_arms.arm_from is null or trace_summaries.started_at >= comparison_arms.arm_from)
+        and (comparison_arms.arm_to is null or trace_summaries.started_at < comparison_arms.arm_to)
 ),
 
 online_cells as materialized (
-    -- PostgreSQL only (DuckDB and SQL Server aggregate online_observations directly): one hash
-    -- pass reduces a million traces to one row per arm × finest slice, which online_arm_aggregates
-    -- rolls up, instead of sorting every trace once per grouping set. Counts and sums roll up
-    -- exactly; per cell, var_samp gives the sum of squared deviations from the cell mean
+    -- One hash pass reduces a million traces to one row per arm × finest slice, which the CTEs
+    -- below roll up to every slice, instead of sorting every trace once per grouping set (SQL
+    -- Server aggregates online_observations per slice directly). Counts and sums roll up exactly;
+    -- per cell, var_samp gives the sum of squared deviations from the cell mean
     -- (sum_squares = var_samp × (n − 1)), which combines across cells without the cancellation of
-    -- a raw sum of squares. Rounding can leave a tiny negative sum for constant values: clamped to 0.
-    -- Materialized, so that it is planned on its own: inlined, the planner fed it the order
-    -- online_cell_moments' window wants (traces sorted by comparison and arm, the million traces
-    -- materialized once per arm) instead of hashing.
+    -- a raw sum of squares.
+    -- PostgreSQL: materialized, so that it is planned on its own and the million traces are
+    -- hashed once, whichever way the planner then joins the 2,000 cells with slice_levels
+    -- (inlined, the grouping became the inner side of that nested loop, kept only by a Materialize
+    -- node; an earlier plan, fed the order a window wanted, sorted the million traces instead).
     select
         comparison_name,
         arm,
@@ -538,34 +550,61 @@ online_cells as materialized (
         context_band
 ),
 
-online_cell_moments as (
-    -- PostgreSQL only. Combining cells: sum of squares = Σ within-cell squares + Σ n_i (mean_i − mean)²,
-    -- and Σ n_i (mean_i − mean)² = Σ d_i² / n_i − (Σ d_i)² / Σ n_i for d_i = sum_i − n_i K with any
-    -- constant K; K is the arm's mean, so that the difference does not cancel catastrophically.
+online_cell_slices as (
+    -- Each cell once per slice level, labelled with the slice it belongs to at that level.
     select
-        online_cells.*,
-        latency_sum - latency_n * (sum(latency_sum) over arm_window / nullif(sum(latency_n) over arm_window, 0)) as latency_shifted_sum,
-        cost_sum - cost_n * (sum(cost_sum) over arm_window / nullif(sum(cost_n) over arm_window, 0)) as cost_shifted_sum
+        online_cells.comparison_name,
+        online_cells.arm,
+        slice_levels.slice_level,
+        case when slice_levels.keeps_feature then coalesce(online_cells.feature, '*') else '*' end as feature,
+        case when slice_levels.keeps_intent then coalesce(online_cells.intent, '*') else '*' end as intent,
+        case when slice_levels.keeps_language then coalesce(online_cells.language, '*') else '*' end as language,
+        case when slice_levels.keeps_customer_tier then coalesce(online_cells.customer_tier, '*') else '*' end as customer_tier,
+        case when slice_levels.keeps_context_band then coalesce(online_cells.context_band, '*') else '*' end as context_band,
+        online_cells.traces,
+        online_cells.complaints,
+        online_cells.errors,
+        online_cells.tool_parse_failures,
+        online_cells.json_parse_failures,
+        online_cells.retrievals_empty,
+        online_cells.latency_n,
+        online_cells.latency_sum,
+        online_cells.latency_squares,
+        online_cells.cost_n,
+        online_cells.cost_sum,
+        online_cells.cost_squares
     from online_cells
-    window arm_window as (partition by comparison_name, arm)
+    cross join slice_levels
+),
+
+online_cell_moments as (
+    -- Combining cells: sum of squares = Σ within-cell squares + Σ n_i (mean_i − mean)², and
+    -- Σ n_i (mean_i − mean)² = Σ d_i² / n_i − (Σ d_i)² / Σ n_i for d_i = sum_i − n_i K with any
+    -- constant K. K is the mean of the slice being pooled (the second term then only corrects
+    -- rounding), so that nothing cancels: with one K per arm, a slice whose values are all
+    -- equal but far from the arm's mean kept a variance of rounding noise (about 1e-18 for
+    -- costs of 0.1 USD) where var_samp over the rows gives 0, enough to turn its standard
+    -- error from 0 into a tested 1e-11. Rounding can still leave a tiny negative sum: clamped to 0.
+    -- PostgreSQL: the slice's mean comes from a window over the slice's cells, where DuckDB joins
+    -- online_slice_means back; the planner estimated that 8-key join at 1 row, and on the
+    -- estimate joined p_values to holm_adjusted by a nested loop (0.2 s at 1,000 rows).
+    select
+        online_cell_slices.*,
+        latency_sum - latency_n * (sum(latency_sum) over slice_window / nullif(sum(latency_n) over slice_window, 0)) as latency_shifted_sum,
+        cost_sum - cost_n * (sum(cost_sum) over slice_window / nullif(sum(cost_n) over slice_window, 0)) as cost_shifted_sum
+    from online_cell_slices
+    window slice_window as (partition by comparison_name, arm, slice_level, feature, intent, language, customer_tier, context_band)
 ),
 
 online_arm_aggregates as (
     select
         comparison_name,
-        case
-            when grouping(feature) = 1 then 'overall'
-            when grouping(intent) = 0 then 'feature_intent'
-            when grouping(customer_tier) = 0 then 'feature_customer_tier'
-            when grouping(language) = 0 then 'feature_language'
-            when grouping(context_band) = 0 then 'feature_context_band'
-            else 'feature'
-        end as slice_level,
-        coalesce(feature, '*') as feature,
-        coalesce(intent, '*') as intent,
-        coalesce(language, '*') as language,
-        coalesce(customer_tier, '*') as customer_tier,
-        coalesce(context_band, '*') as context_band,
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band,
         cast(coalesce(sum(case when arm = 'baseline' then traces end), 0) as bigint) as traces_baseline,
         cast(coalesce(sum(case when arm = 'candidate' then traces end), 0) as bigint) as traces_candidate,
         cast(sum(case when arm = 'baseline' then complaints end) as double precision) / sum(case when arm = 'baseline' then traces end) as complaint_rate_baseline,
@@ -613,14 +652,12 @@ online_arm_aggregates as (
     from online_cell_moments
     group by
         comparison_name,
-        grouping sets (
-            (),
-            (feature),
-            (feature, intent),
-            (feature, customer_tier),
-            (feature, language),
-            (feature, context_band)
-        )
+        slice_level,
+        feature,
+        intent,
+        language,
+        customer_tier,
+        context_band
 ),
 
 online_metric_rows as (

@@ -771,13 +771,6 @@ public abstract class ViewSuite : DatabaseSuite
     [Fact]
     public async Task Slice_deltas_constant_values_in_a_slice_have_no_spread_whatever_the_other_slices_hold()
     {
-        if (this is PostgresViewTests)
-        {
-            // Pooling cells around each arm's mean leaves refund's latencies a variance of rounding
-            // noise on PostgreSQL (z = 0, p = 0.999999999); DuckDB pools around each slice's mean.
-            Assert.Skip("PostgreSQL's slice_deltas pools cell variances around the arm's mean, not the slice's");
-        }
-
         var fixture = ConstantSliceFixture();
         await LoadAsync(fixture);
 
