@@ -37,7 +37,8 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     /// tests/Warehouse.Benchmarks and the loader on one thread: a 1-million-span OTLP load peaked at
     /// 539 MB of RSS under 192 MB and at 490 MB under 128 MB (and ran no slower); DuckDB's default,
     /// 80 % of RAM, took a 1-million-row CSV load to 2.2 GB. 10-million-row files fit too: the fact
-    /// tables hold no in-memory unique index (migration 0011), staged rows are committed and spill,
+    /// tables hold no in-memory unique index (migration 0011), staged rows are committed (in temp
+    /// tables, before the batch's transaction) and spill,
     /// and the key steps run half a million keys at a time (<see cref="KeysPerPartition"/>).
     /// </summary>
     public const string DefaultLoaderMemoryLimit = "128MB";

@@ -373,7 +373,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         return new StagedRecords(read, accepted, rejected, firstRejects);
     }
 
-    /// <summary>Drops a committed staging table; a failure is left to the next loader (see <see cref="AbandonRunningBatchesAsync"/>).</summary>
+    /// <summary>Drops a staging table committed before the batch's transaction; a failure is left to the connection's end (a temp table).</summary>
     private static async Task TryDropAsync(DbConnection connection, string staging)
     {
         try
@@ -382,7 +382,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
         catch (DbException)
         {
-            // The connection is gone: the next loader drops the leftover under the loader lock.
+            // The connection is gone, and its temp tables with it.
         }
     }
 

@@ -12,7 +12,7 @@ public sealed class DuckDbRowWriter : IRowWriter
 
     public DuckDbRowWriter(DuckDBConnection connection, string stagingName, IReadOnlyList<(string Name, ColumnType Type)> columns)
     {
-        // "etl.stage_…" is a committed staging table (DuckDbEngine.StagesBeforeTransaction); a bare name a temp table.
+        // A schema-qualified name is a table of the database; a bare name (every staging table) a temp table.
         _appender = stagingName.Split('.') is [var schema, var table]
             ? connection.CreateAppender(schema, table)
             : connection.CreateAppender("temp", "main", stagingName);
