@@ -33,83 +33,59 @@ public sealed partial class Loader
         // transaction too (the loader lock keeps every other writer out, so the stored parts it reads are the
         // ones the transaction would see). Measured on DuckDB: rolled up inside the transaction, the 250,000
         // staged rows of a 1-million-span file could not be evicted, and the loader's RSS climbed by 180 MB
-        // during the roll-up. The staging tables are dropped when the batch ends either way.
-        var before = engine.StagesBeforeTransaction;
+        // during the roll-up (see BatchScope).
         var partStaging = engine.StagingName($"stage_trace_parts_{batchId}");
         var earlierStaging = engine.StagingName($"stage_trace_earlier_{batchId}");
         var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
         using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? RollupParts));
-        DbTransaction? open = null;
-        try
+        await using var scope = await BatchScope.OpenAsync(connection, engine, [partStaging, earlierStaging, summaryStaging], cancellationToken);
+        _step = "staging the file's parts";
+        var (read, accepted, rejected) = await StagePartsAsync(batch, scope.Staging, source.File, partStaging, buckets, cancellationToken);
+        if (read == 0 && !format.MayHaveNoParts)
         {
-            if (!before)
-            {
-                open = await connection.BeginTransactionAsync(cancellationToken);
-            }
-
-            _step = "staging the file's parts";
-            var (read, accepted, rejected) = await StagePartsAsync(batch, open, source.File, partStaging, buckets, cancellationToken);
-            if (read == 0 && !format.MayHaveNoParts)
-            {
-                throw new LoadException($"{filePath}: the file holds no records");
-            }
-
-            if (buckets.MayHaveDuplicates && await HasDuplicatePartsAsync(connection, open, partStaging, cancellationToken))
-            {
-                _step = "keeping the last of each part the file brings twice";
-                await ExecuteAsync(connection, open, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
-            }
-
-            // Before this file's parts go in: the stored parts of its traces that it does not bring again.
-            _step = "rolling up the traces the file touched";
-            var earlier = await EarlierPartsAsync(batch, open, partStaging, earlierStaging, cancellationToken);
-            var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, open, buckets, earlier, summaryStaging, cancellationToken);
-
-            var transaction = open ??= await connection.BeginTransactionAsync(cancellationToken);
-            _step = "storing the parts in etl.trace_parts";
-            await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
-            if (earlier is null)
-            {
-                // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
-                // a plain insert spares the anti-join against the table.
-                await ExecuteAsync(connection, transaction, engine.InsertAllSql(partStaging, TableSchema.TraceParts), cancellationToken);
-            }
-            else
-            {
-                await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
-                await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
-            }
-
-            await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
-            var summaries = TableSchema.TraceSummaries;
-            _step = "upserting the rolled-up rows into quality.trace_summaries";
-            var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
-            var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(summaryStaging, summaries), cancellationToken);
-
-            rejected += rollupRejects;
-            _step = "committing the batch";
-            var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
-
-            var counts = new TraceRollupCounts(touched, rolledUp, waiting, rollupRejects);
-            var message = rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null;
-            return new FileLoadResult(filePath, status, batchId, format.Name, summaries.QualifiedName, read, accepted, rejected, inserted, updated,
-                message, batch.FirstRejects, counts);
+            throw new LoadException($"{filePath}: the file holds no records");
         }
-        finally
+
+        if (buckets.MayHaveDuplicates && await HasDuplicatePartsAsync(connection, scope.Staging, partStaging, cancellationToken))
         {
-            if (open is not null)
-            {
-                await open.DisposeAsync();
-            }
-
-            if (before)
-            {
-                foreach (var staging in new[] { partStaging, earlierStaging, summaryStaging })
-                {
-                    await TryDropAsync(connection, staging);
-                }
-            }
+            _step = "keeping the last of each part the file brings twice";
+            await ExecuteAsync(connection, scope.Staging, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
         }
+
+        // Before this file's parts go in: the stored parts of its traces that it does not bring again.
+        _step = "rolling up the traces the file touched";
+        var earlier = await EarlierPartsAsync(batch, scope.Staging, partStaging, earlierStaging, cancellationToken);
+        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, scope.Staging, buckets, earlier, summaryStaging, cancellationToken);
+
+        var transaction = await scope.TransactionAsync(cancellationToken);
+        _step = "storing the parts in etl.trace_parts";
+        await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
+        if (earlier is null)
+        {
+            // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
+            // a plain insert spares the anti-join against the table.
+            await ExecuteAsync(connection, transaction, engine.InsertAllSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
+        else
+        {
+            await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
+            await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
+
+        await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
+        var summaries = TableSchema.TraceSummaries;
+        _step = "upserting the rolled-up rows into quality.trace_summaries";
+        var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
+        var inserted = await ExecuteAsync(connection, transaction, engine.InsertNewSql(summaryStaging, summaries), cancellationToken);
+
+        rejected += rollupRejects;
+        _step = "committing the batch";
+        var status = await FinishBatchAsync(connection, transaction, batchId, read, accepted, rejected, inserted, updated, cancellationToken);
+
+        var counts = new TraceRollupCounts(touched, rolledUp, waiting, rollupRejects);
+        var message = rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null;
+        return new FileLoadResult(filePath, status, batchId, format.Name, summaries.QualifiedName, read, accepted, rejected, inserted, updated,
+            message, batch.FirstRejects, counts);
     }
 
     /// <summary>What one trace batch's steps share.</summary>

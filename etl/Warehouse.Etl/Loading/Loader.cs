@@ -245,87 +245,121 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         var schema = source.Schema;
         // One staging table holds accepted rows and rejected records alike (a reject has only
         // _record_number, _reject_reason and _raw_record), because PostgreSQL allows one COPY per
-        // connection at a time and a reject list must not be held in memory. Where the engine
-        // stages before the transaction (DuckDB), the staging table is committed as it fills and
-        // dropped when the batch ends either way; the fact table changes only in the transaction.
-        var stagingColumns = StagingColumns(schema);
-        var before = engine.StagesBeforeTransaction;
+        // connection at a time and a reject list must not be held in memory. The fact table changes
+        // only in the batch's transaction (see BatchScope for where the staging happens).
         var staging = engine.StagingName($"stage_{schema.TableName}_{batchId}");
-        DbTransaction? transaction = null;
-        try
+        await using var batch = await BatchScope.OpenAsync(connection, engine, [staging], cancellationToken);
+        await ExecuteAsync(connection, batch.Staging, engine.CreateStagingSql(staging, StagingColumns(schema)), cancellationToken);
+        var staged = await StageRecordsAsync(connection, batch.Staging, source, schema, staging, batchId, startedAt, cancellationToken);
+        if (staged.Read == 0)
         {
-            if (!before)
-            {
-                transaction = await connection.BeginTransactionAsync(cancellationToken);
-            }
-
-            await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, stagingColumns), cancellationToken);
-            var staged = await StageRecordsAsync(connection, transaction, source, schema, staging, batchId, startedAt, cancellationToken);
-            if (staged.Read == 0)
-            {
-                throw new LoadException($"{filePath}: the file holds no records");
-            }
-
-            transaction ??= await connection.BeginTransactionAsync(cancellationToken);
-            if (staged.Rejected > 0)
-            {
-                _step = "keeping the rejected records";
-                await MoveRejectsAsync(connection, transaction, staging, batchId, filePath, startedAt, cancellationToken);
-            }
-
-            long updated = 0, inserted = 0;
-            var partitions = engine.KeyPartitions(staged.Accepted);
-            var hasRows = await HasRowsAsync(connection, transaction, schema, cancellationToken);
-            foreach (var partition in KeyPartition.All(partitions))
-            {
-                var of = partitions > 1 ? $", key partition {partition.Index + 1} of {partitions}" : "";
-                _step = $"keeping the last record of each key{of}";
-                await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema, partition), cancellationToken);
-                if (hasRows)
-                {
-                    _step = $"updating the changed rows of {schema.QualifiedName}{of}";
-                    updated += await ExecuteAsync(connection, transaction, engine.UpdatesByReplacing
-                        ? engine.DeleteChangedSql(staging, schema, partition)
-                        : engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
-                    _step = $"inserting the new rows into {schema.QualifiedName}{of}";
-                    inserted += await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema, partition), cancellationToken);
-                }
-            }
-
-            if (!hasRows)
-            {
-                // An empty table (a first load): every deduplicated staged row is new, and one plain insert
-                // spares the anti-join and a pass over the staging table per key partition (on DuckDB
-                // the partitioned inserts took 7 s of a 1-million-row first load; measured in the README).
-                _step = $"inserting the rows into {schema.QualifiedName}";
-                inserted = await ExecuteAsync(connection, transaction, engine.InsertAllSql(staging, schema), cancellationToken);
-            }
-
-            if (engine.UpdatesByReplacing)
-            {
-                // The changed rows were deleted and went back in with the new ones: they count as updated.
-                inserted -= updated;
-            }
-
-            _step = "committing the batch";
-            var status = await FinishBatchAsync(connection, transaction, batchId, staged.Read, staged.Accepted, staged.Rejected, inserted, updated,
-                cancellationToken);
-
-            return new FileLoadResult(filePath, status, batchId, source.Format.Name, schema.QualifiedName, staged.Read, staged.Accepted, staged.Rejected,
-                inserted, updated,
-                staged.Rejected > 0 ? $"{staged.Rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
-                staged.FirstRejects);
+            throw new LoadException($"{filePath}: the file holds no records");
         }
-        finally
+
+        var transaction = await batch.TransactionAsync(cancellationToken);
+        if (staged.Rejected > 0)
         {
-            if (transaction is not null)
+            _step = "keeping the rejected records";
+            await MoveRejectsAsync(connection, transaction, staging, batchId, filePath, startedAt, cancellationToken);
+        }
+
+        long updated = 0, inserted = 0;
+        var partitions = engine.KeyPartitions(staged.Accepted);
+        var hasRows = await HasRowsAsync(connection, transaction, schema, cancellationToken);
+        foreach (var partition in KeyPartition.All(partitions))
+        {
+            var of = partitions > 1 ? $", key partition {partition.Index + 1} of {partitions}" : "";
+            _step = $"keeping the last record of each key{of}";
+            await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema, partition), cancellationToken);
+            if (hasRows)
             {
-                await transaction.DisposeAsync();
+                _step = $"updating the changed rows of {schema.QualifiedName}{of}";
+                updated += await ExecuteAsync(connection, transaction, engine.UpdatesByReplacing
+                    ? engine.DeleteChangedSql(staging, schema, partition)
+                    : engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
+                _step = $"inserting the new rows into {schema.QualifiedName}{of}";
+                inserted += await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema, partition), cancellationToken);
+            }
+        }
+
+        if (!hasRows)
+        {
+            // An empty table (a first load): every deduplicated staged row is new, and one plain insert
+            // spares the anti-join and a pass over the staging table per key partition (on DuckDB
+            // the partitioned inserts took 7 s of a 1-million-row first load; measured in the README).
+            _step = $"inserting the rows into {schema.QualifiedName}";
+            inserted = await ExecuteAsync(connection, transaction, engine.InsertAllSql(staging, schema), cancellationToken);
+        }
+
+        if (engine.UpdatesByReplacing)
+        {
+            // The changed rows were deleted and went back in with the new ones: they count as updated.
+            inserted -= updated;
+        }
+
+        _step = "committing the batch";
+        var status = await FinishBatchAsync(connection, transaction, batchId, staged.Read, staged.Accepted, staged.Rejected, inserted, updated,
+            cancellationToken);
+
+        return new FileLoadResult(filePath, status, batchId, source.Format.Name, schema.QualifiedName, staged.Read, staged.Accepted, staged.Rejected,
+            inserted, updated,
+            staged.Rejected > 0 ? $"{staged.Rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null,
+            staged.FirstRejects);
+    }
+
+    /// <summary>
+    /// A batch's transaction and staging tables. Where the engine stages before the transaction
+    /// (<see cref="WarehouseEngine.StagesBeforeTransaction"/>, DuckDB), the transaction begins when
+    /// first asked for and the staging tables, committed as they filled, are dropped when the batch
+    /// ends either way; elsewhere the transaction is open from the start and holds them.
+    /// </summary>
+    private sealed class BatchScope : IAsyncDisposable
+    {
+        private readonly DbConnection _connection;
+        private readonly WarehouseEngine _engine;
+        private readonly string[] _stagingTables;
+
+        private BatchScope(DbConnection connection, WarehouseEngine engine, string[] stagingTables)
+        {
+            _connection = connection;
+            _engine = engine;
+            _stagingTables = stagingTables;
+        }
+
+        private DbTransaction? _transaction;
+
+        /// <summary>The transaction to stage in: null where the engine stages before it.</summary>
+        public DbTransaction? Staging => _engine.StagesBeforeTransaction ? null : _transaction;
+
+        public static async Task<BatchScope> OpenAsync(DbConnection connection, WarehouseEngine engine, string[] stagingTables,
+            CancellationToken cancellationToken)
+        {
+            var scope = new BatchScope(connection, engine, stagingTables);
+            if (!engine.StagesBeforeTransaction)
+            {
+                scope._transaction = await connection.BeginTransactionAsync(cancellationToken);
             }
 
-            if (before)
+            return scope;
+        }
+
+        /// <summary>The batch's transaction, begun now where the engine staged before it.</summary>
+        public async Task<DbTransaction> TransactionAsync(CancellationToken cancellationToken) =>
+            _transaction ??= await _connection.BeginTransactionAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_transaction is not null)
             {
-                await TryDropAsync(connection, staging);
+                await _transaction.DisposeAsync();
+            }
+
+            if (_engine.StagesBeforeTransaction)
+            {
+                foreach (var staging in _stagingTables)
+                {
+                    await TryDropAsync(_connection, staging);
+                }
             }
         }
     }
