@@ -50,7 +50,7 @@ internal sealed class TracePartBuckets : IDisposable
         (int)Math.Clamp((parts + perBucket - 1) / Math.Max(1, perBucket), 1, max);
 
     /// <summary>Adds one of the file's own parts, noting whether its key came before.</summary>
-    public void AddStaged(string traceId, string partId, string body)
+    public void AddStaged(string traceId, string partId, byte[] body)
     {
         if (_keys is not null)
         {
@@ -86,7 +86,11 @@ internal sealed class TracePartBuckets : IDisposable
         return hash;
     }
 
-    public void Add(string traceId, string partId, string body)
+    /// <summary>Adds a stored part (its body as the database returns it).</summary>
+    public void Add(string traceId, string partId, string body) => Add(traceId, partId, Encoding.UTF8.GetBytes(body));
+
+    /// <summary>Adds a part whose body is UTF-8 bytes, written as BinaryWriter writes a string (length, bytes).</summary>
+    public void Add(string traceId, string partId, byte[] body)
     {
         var bucket = (int)((uint)StringComparer.Ordinal.GetHashCode(traceId) % (uint)Count);
         var writer = _writers[bucket];
@@ -101,6 +105,7 @@ internal sealed class TracePartBuckets : IDisposable
 
         writer.Write(traceId);
         writer.Write(partId);
+        writer.Write7BitEncodedInt(body.Length);
         writer.Write(body);
     }
 
@@ -123,7 +128,7 @@ internal sealed class TracePartBuckets : IDisposable
                 {
                     var traceId = reader.ReadString();
                     var partId = reader.ReadString();
-                    // BinaryWriter.Write(string) wrote the body as its UTF-8 byte count and the bytes.
+                    // The body was written as its UTF-8 byte count and the bytes.
                     var body = reader.ReadBytes(reader.Read7BitEncodedInt());
                     if (!traces.TryGetValue(traceId, out var parts))
                     {

@@ -33,6 +33,10 @@ public sealed class DuckDbRowWriter : IRowWriter
 
             switch (_types[index])
             {
+                case ColumnType.Text when value is byte[] utf8:
+                    // Copied as they are into the vector: no string to encode (a VARCHAR's blob writer is the same call).
+                    appenderRow.AppendValue(utf8.AsSpan());
+                    break;
                 case ColumnType.Text:
                     appenderRow.AppendValue((string)value);
                     break;

@@ -48,6 +48,9 @@ public sealed class PostgresRowWriter : IRowWriter
                 case string text:
                     _importer.Write(text, _types[index]);
                     break;
+                case byte[] utf8 when _types[index] == NpgsqlDbType.Text:
+                    _importer.Write(System.Text.Encoding.UTF8.GetString(utf8), NpgsqlDbType.Text);
+                    break;
                 case long number:
                     _importer.Write(number, _types[index]);
                     break;

@@ -45,7 +45,12 @@ public sealed class SqlServerRowWriter : IRowWriter
         var values = new object[row.Length];
         for (var index = 0; index < row.Length; index++)
         {
-            values[index] = row[index] ?? DBNull.Value;
+            values[index] = row[index] switch
+            {
+                null => DBNull.Value,
+                byte[] utf8 when _chunk.Columns[index].DataType == typeof(string) => System.Text.Encoding.UTF8.GetString(utf8),
+                var value => value,
+            };
         }
 
         _chunk.Rows.Add(values);

@@ -5,6 +5,8 @@ namespace Warehouse.Tests.Traces;
 /// <summary>The roll-up's buckets: every part of a trace in one bucket, the last copy of a part wins, duplicates noticed.</summary>
 public sealed class TracePartBucketsTests
 {
+    private static byte[] Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
     [Fact]
     public void Each_trace_is_whole_in_one_bucket_and_the_last_copy_of_a_part_wins()
     {
@@ -15,12 +17,12 @@ public sealed class TracePartBucketsTests
             {
                 for (var part = 0; part < 3; part++)
                 {
-                    buckets.AddStaged($"trace-{trace}", $"span:{part}", $"{{\"Name\":\"{trace}/{part}\"}}");
+                    buckets.AddStaged($"trace-{trace}", $"span:{part}", Utf8($"{{\"Name\":\"{trace}/{part}\"}}"));
                 }
             }
 
             Assert.False(buckets.MayHaveDuplicates);
-            buckets.AddStaged("trace-5", "span:1", "{\"Name\":\"again\"}");
+            buckets.AddStaged("trace-5", "span:1", Utf8("{\"Name\":\"again\"}"));
             Assert.True(buckets.MayHaveDuplicates);
             buckets.Add("trace-5", "span:9", "{\"Name\":\"earlier\"}");
 
@@ -62,8 +64,8 @@ public sealed class TracePartBucketsTests
         var longBody = "{\"Name\":\"" + string.Concat(Enumerable.Repeat("München — 東京 🚀 ", 40)) + "\"}";
         using (var buckets = new TracePartBuckets(3, folder))
         {
-            buckets.AddStaged("trace-ü", "span:1", longBody);
-            buckets.AddStaged("trace-ü", "span:2", "{}");
+            buckets.AddStaged("trace-ü", "span:1", Utf8(longBody));
+            buckets.AddStaged("trace-ü", "span:2", Utf8("{}"));
             buckets.Add("trace-ü", "span:0", "");
 
             var parts = Enumerable.Range(0, buckets.Count).SelectMany(buckets.Read).Single(trace => trace.TraceId == "trace-ü").Parts;
