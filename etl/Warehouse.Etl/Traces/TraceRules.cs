@@ -35,8 +35,11 @@ public sealed class TraceRules
 
     private readonly (string Column, string[]? Configured, string Dotted, string Suffix, string DottedSuffix)[] _columns;
 
-    /// <summary>Attribute names as <see cref="Normalize"/> reads them and whether they name a complaint flag: every span repeats the same few dozen names.</summary>
-    private readonly Dictionary<string, (string Normalized, bool Complaint)> _names = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Attribute names as <see cref="Normalize"/> reads them and whether they name a complaint flag: every span repeats the
+    /// same few dozen names. Concurrent: a format may read its records on more than one thread (OTLP parses lines in parallel).
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Normalized, bool Complaint)> _names = new(StringComparer.Ordinal);
 
     private const int MaxCachedNames = 10_000;
     private readonly Regex _complaint;
@@ -128,7 +131,7 @@ public sealed class TraceRules
                 name = (Normalize(key), _complaint.IsMatch(key));
                 if (_names.Count < MaxCachedNames)
                 {
-                    _names[key] = name;
+                    _names.TryAdd(key, name);
                 }
             }
 

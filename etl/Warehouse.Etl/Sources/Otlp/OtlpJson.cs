@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
+using Warehouse.Sources.Json;
+
 namespace Warehouse.Sources.Otlp;
 
 /// <summary>
@@ -20,17 +22,17 @@ internal static class OtlpJson
     /// <summary>An attribute list as (key, text) pairs; arrays and key-value lists become JSON text.</summary>
     public static List<KeyValuePair<string, string?>> Attributes(JsonElement owner)
     {
-        var pairs = new List<KeyValuePair<string, string?>>();
         if (owner.ValueKind != JsonValueKind.Object || !owner.TryGetProperty("attributes", out var list) || list.ValueKind != JsonValueKind.Array)
         {
-            return pairs;
+            return [];
         }
 
+        var pairs = new List<KeyValuePair<string, string?>>(list.GetArrayLength());
         foreach (var item in list.EnumerateArray())
         {
             if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String)
             {
-                pairs.Add(new(key.GetString()!, item.TryGetProperty("value", out var value) ? Text(value) : null));
+                pairs.Add(new(Utf8Strings.Get(key), item.TryGetProperty("value", out var value) ? Text(value) : null));
             }
         }
 
@@ -48,20 +50,29 @@ internal static class OtlpJson
         foreach (var property in anyValue.EnumerateObject())
         {
             var value = property.Value;
-            switch (property.Name)
+            if (property.NameEquals("stringValue"u8))
             {
-                case "stringValue":
-                    return value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
-                case "boolValue":
-                    return value.ValueKind switch { JsonValueKind.True => "true", JsonValueKind.False => "false", _ => value.ToString() };
-                case "intValue":
-                case "doubleValue":
-                    return value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
-                case "bytesValue":
-                    return value.GetString();
-                case "arrayValue":
-                case "kvlistValue":
-                    return Json(anyValue);
+                return value.ValueKind == JsonValueKind.String ? Utf8Strings.Get(value) : value.GetRawText();
+            }
+
+            if (property.NameEquals("boolValue"u8))
+            {
+                return value.ValueKind switch { JsonValueKind.True => "true", JsonValueKind.False => "false", _ => value.ToString() };
+            }
+
+            if (property.NameEquals("intValue"u8) || property.NameEquals("doubleValue"u8))
+            {
+                return value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+            }
+
+            if (property.NameEquals("bytesValue"u8))
+            {
+                return value.GetString();
+            }
+
+            if (property.NameEquals("arrayValue"u8) || property.NameEquals("kvlistValue"u8))
+            {
+                return Json(anyValue);
             }
         }
 
@@ -216,6 +227,34 @@ internal static class OtlpJson
             ? value.EnumerateArray()
             : [];
 
+    /// <summary>True when the file is one pretty-printed request (its first line a lone brace), not JSON Lines.</summary>
+    public static bool IsOneDocument(SourceFile file) => file.FirstLine.Trim() == "{";
+
+    /// <summary>
+    /// One line's export request; the document keeps the bytes (no copy), so they must outlive it. The
+    /// reason instead when the line is not a JSON object.
+    /// </summary>
+    public static (JsonDocument? Document, string? Problem) ParseLine(ReadOnlyMemory<byte> bytes)
+    {
+        JsonDocument? parsed = null;
+        try
+        {
+            parsed = JsonDocument.Parse(bytes);
+            if (parsed.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                return (parsed, null);
+            }
+
+            parsed.Dispose();
+            return (null, "the line is not a JSON object");
+        }
+        catch (JsonException error)
+        {
+            parsed?.Dispose();
+            return (null, $"the line is not valid JSON, or is cut off ({error.Message})");
+        }
+    }
+
     /// <summary>
     /// The export requests of a file: one per line (the collector's file exporter), or one JSON
     /// document for the whole file. A line that does not parse is yielded with its reason.
@@ -225,7 +264,7 @@ internal static class OtlpJson
         // Lines, unless the file is one pretty-printed document (its first line is a lone brace). A
         // collector's line can be far longer than the detection probe, so "the probe saw no complete
         // first line" does not mean "not JSON Lines".
-        if (file.FirstLine.Trim() == "{")
+        if (IsOneDocument(file))
         {
             // A pretty-printed single request (what an SDK's console or file exporter may write).
             using var stream = file.Open();
@@ -246,28 +285,9 @@ internal static class OtlpJson
         using var lines = file.Open();
         foreach (var line in OtlpLines.Read(lines, MaxLineBytes, cancellationToken))
         {
-            JsonDocument? parsed = null;
-            var problem = line.Problem;
-            if (problem is null)
-            {
-                try
-                {
-                    // Parsed from the line's bytes, which the document keeps: it is disposed before the next line is read.
-                    parsed = JsonDocument.Parse(line.Bytes);
-                    if (parsed.RootElement.ValueKind != JsonValueKind.Object)
-                    {
-                        problem = "the line is not a JSON object";
-                    }
-                }
-                catch (JsonException error)
-                {
-                    problem = $"the line is not valid JSON, or is cut off ({error.Message})";
-                }
-            }
-
+            var (parsed, problem) = line.Problem is null ? ParseLine(line.Bytes) : (null, line.Problem);
             if (problem is not null)
             {
-                parsed?.Dispose();
                 var text = line.Evidence();
                 yield return (line.Number, null, problem, () => text);
             }

@@ -1,0 +1,136 @@
+using System.Text;
+using System.Text.Json;
+using Warehouse.Sources;
+using Warehouse.Sources.Otlp;
+using Warehouse.Traces;
+
+namespace Warehouse.Tests.Traces.Otlp;
+
+/// <summary>
+/// The collector reader parses lines on the thread pool, ahead of its caller: the spans must still
+/// come out in file order, a rejected span's evidence must be its own JSON (read from the line
+/// after the line's document is gone), and a caller that stops early must not break anything.
+/// </summary>
+public sealed class OtlpReaderTests
+{
+    private static string Span(int line, int span, string traceId) =>
+        $$$"""{"traceId":"{{{traceId}}}","spanId":"{{{line + 1:x8}}}{{{span + 1:x8}}}","name":"chat ü {{{line}}}/{{{span}}}","startTimeUnixNano":"1790812803599885000","endTimeUnixNano":"1790812804287515000","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"{{{line * 100 + span}}}"}}]}""";
+
+    private static string Line(IEnumerable<string> spans) =>
+        $$$"""{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bot"}}]},"scopeSpans":[{"spans":[{{{string.Join(",", spans)}}}]}]}]}""";
+
+    [Fact]
+    public void Spans_of_many_lines_come_out_in_file_order_and_a_rejected_span_keeps_its_own_json()
+    {
+        var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
+        try
+        {
+            var badSpan = Span(40, 3, "not-a-trace-id");
+            var lines = new List<string>();
+            for (var line = 0; line < 80; line++)
+            {
+                var spans = Enumerable.Range(0, 7).Select(span => line == 40 && span == 3 ? badSpan : Span(line, span, $"{line + 1:x16}{line + 1:x16}")).ToList();
+                lines.Add(line == 60 ? "{\"resourceSpans\": [ cut off" : Line(spans));
+            }
+
+            var path = Path.Combine(folder.FullName, "collector.jsonl");
+            File.WriteAllText(path, string.Join("\n", lines) + "\n");
+            var format = new OtlpTracesSource();
+            var records = format.ReadParts(SourceFile.Probe(path), new TraceRules(OtlpTracesSource.SourceKey), CancellationToken.None)
+                .Select(record => (record.RecordNumber, record.Part?.Name, record.Part?.InputTokens, record.Error, Raw: record.RawText?.Invoke()))
+                .ToList();
+
+            Assert.Equal(79 * 7 + 1, records.Count);
+            // Every span of every line but the cut-off one, in file order.
+            var expected = Enumerable.Range(0, 80).Where(line => line != 60)
+                .SelectMany(line => Enumerable.Range(0, 7).Select(span => (line, span)))
+                .ToList();
+            var parts = records.Where(record => record.Error is null).ToList();
+            Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => $"chat ü {item.line}/{item.span}"), parts.Select(part => part.Name));
+            Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => (long?)(item.line * 100 + item.span)), parts.Select(part => part.InputTokens));
+            Assert.Equal(records.Select(record => record.RecordNumber).Order(), records.Select(record => record.RecordNumber));
+
+            var rejects = records.Where(record => record.Error is not null).ToList();
+            Assert.Equal(2, rejects.Count);
+            Assert.Equal(41, rejects[0].RecordNumber);
+            Assert.Contains("traceId 'not-a-trace-id' is not 32 hex digits", rejects[0].Error);
+            Assert.Equal(badSpan, rejects[0].Raw);
+            Assert.Equal(61, rejects[1].RecordNumber);
+            Assert.StartsWith("the line is not valid JSON", rejects[1].Error);
+            Assert.Equal(lines[60], rejects[1].Raw);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_caller_that_stops_early_leaves_nothing_running_that_fails()
+    {
+        var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "collector.jsonl");
+            File.WriteAllLines(path, Enumerable.Range(0, 30).Select(line => Line(Enumerable.Range(0, 50).Select(span => Span(line, span, $"{line + 1:x32}")))));
+            var format = new OtlpTracesSource();
+            var rules = new TraceRules(OtlpTracesSource.SourceKey);
+
+            Assert.Equal(10, format.ReadParts(SourceFile.Probe(path), rules, CancellationToken.None).Take(10).Count());
+            using var cancel = new CancellationTokenSource();
+            var read = 0;
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+            {
+                foreach (var _ in format.ReadParts(SourceFile.Probe(path), rules, cancel.Token))
+                {
+                    if (++read == 120)
+                    {
+                        cancel.Cancel();
+                    }
+                }
+            });
+            // Both readers ran to completion on the file, which can be deleted (no handle left open).
+            File.Delete(path);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+}
+
+/// <summary>Short JSON strings are shared, and every string reads as the serializer reads it.</summary>
+public sealed class Utf8StringsTests
+{
+    [Theory]
+    [InlineData("chat")]
+    [InlineData("")]
+    [InlineData("München — 東京 🚀")]
+    [InlineData("a\\u0062c \\\"quoted\\\"")]
+    [InlineData("0123456789012345678901234567890123456789012345678901234567890123")]
+    [InlineData("01234567890123456789012345678901234567890123456789012345678901234 longer than the cache takes")]
+    public void A_string_reads_as_the_serializer_reads_it_and_a_short_plain_one_is_shared(string escaped)
+    {
+        var json = $$"""{"a":"{{escaped}}","b":"{{escaped}}"}""";
+        var expected = JsonSerializer.Deserialize<Dictionary<string, string>>(json)!["a"];
+        using var document = JsonDocument.Parse(json);
+        var first = Warehouse.Sources.Json.Utf8Strings.Get(document.RootElement.GetProperty("a"));
+        var second = Warehouse.Sources.Json.Utf8Strings.Get(document.RootElement.GetProperty("b"));
+        Assert.Equal(expected, first);
+        Assert.Equal(expected, second);
+
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json));
+        var fromReader = new List<string>();
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+            {
+                fromReader.Add(Warehouse.Sources.Json.Utf8Strings.Get(ref reader));
+            }
+        }
+
+        Assert.Equal(["a", expected, "b", expected], fromReader);
+        var shareable = !escaped.Contains('\\') && Encoding.UTF8.GetByteCount(escaped) <= Warehouse.Sources.Json.Utf8Strings.MaxLength;
+        Assert.Equal(shareable, ReferenceEquals(first, second) && ReferenceEquals(first, fromReader[1]));
+    }
+}
