@@ -19,8 +19,8 @@ public sealed partial class Loader
     private const int RollupParts = 25_000;
 
     /// <summary>
-    /// Parts per roll-up bucket (about). Small, as <see cref="BucketsAhead"/> buckets roll up at once and each holds
-    /// all of its parts: at 25,000 a 1-million-span load's RSS rose by ~60 MB with two in flight, at 8,000 it did not.
+    /// Parts per roll-up bucket (about): <see cref="BucketsAhead"/> buckets roll up at once, each holding all of its
+    /// parts and its traces' rows, so a bucket is kept to a few MB (a 1-million-span file makes ~200 buckets).
     /// </summary>
     private const int BucketParts = 8_000;
 

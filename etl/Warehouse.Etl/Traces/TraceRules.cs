@@ -121,8 +121,22 @@ public sealed class TraceRules
             return;
         }
 
-        var normalized = new string[attributes.Count];
-        var complaint = new bool[attributes.Count];
+        // Pooled: a span has a dozen or two attributes, and a million spans allocated these two arrays each.
+        var normalized = System.Buffers.ArrayPool<string>.Shared.Rent(attributes.Count);
+        var complaint = System.Buffers.ArrayPool<bool>.Shared.Rent(attributes.Count);
+        try
+        {
+            ApplyKeys(part, attributes, normalized, complaint);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<string>.Shared.Return(normalized);
+            System.Buffers.ArrayPool<bool>.Shared.Return(complaint);
+        }
+    }
+
+    private void ApplyKeys(TracePart part, IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized, bool[] complaint)
+    {
         for (var index = 0; index < attributes.Count; index++)
         {
             var key = attributes[index].Key;
@@ -167,7 +181,7 @@ public sealed class TraceRules
     {
         foreach (var name in names)
         {
-            for (var index = 0; index < normalized.Length; index++)
+            for (var index = 0; index < attributes.Count; index++)
             {
                 if (normalized[index] == name && Value(attributes[index].Value) is { } value)
                 {
@@ -183,7 +197,7 @@ public sealed class TraceRules
         IReadOnlyList<KeyValuePair<string, string?>> attributes, string[] normalized)
     {
         // `prompt_version` is also spelled as a dotted name: `app.prompt.version`.
-        for (var index = 0; index < normalized.Length; index++)
+        for (var index = 0; index < attributes.Count; index++)
         {
             if ((normalized[index] == column || normalized[index] == dotted) && Value(attributes[index].Value) is { } value)
             {
@@ -191,7 +205,7 @@ public sealed class TraceRules
             }
         }
 
-        for (var index = 0; index < normalized.Length; index++)
+        for (var index = 0; index < attributes.Count; index++)
         {
             var name = normalized[index];
             if ((name.EndsWith(suffix, StringComparison.Ordinal) || name.EndsWith(dottedSuffix, StringComparison.Ordinal))

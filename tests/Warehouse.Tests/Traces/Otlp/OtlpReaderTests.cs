@@ -99,6 +99,39 @@ public sealed class OtlpReaderTests
     }
 }
 
+/// <summary>gen_ai.retrieval.documents read without a document: the same answer as parsing it.</summary>
+public sealed class RetrievalDocumentsTests
+{
+    [Theory]
+    [InlineData("[]")]
+    [InlineData(" [ \n ] ")]
+    [InlineData("[{\"id\":\"kb-refund-policy\",\"score\":0.82},{\"id\":\"kb-shipping\"}]")]
+    [InlineData("[[]]")]
+    [InlineData("[] trailing")]
+    [InlineData("[],[]")]
+    [InlineData("[")]
+    [InlineData("[1,")]
+    [InlineData("[1,]")]
+    [InlineData("[{\"a\":}]")]
+    [InlineData("[\"unterminated]")]
+    public void An_array_of_documents_is_empty_or_not_as_a_parser_reads_it(string documents)
+    {
+        bool? expected;
+        try
+        {
+            using var parsed = JsonDocument.Parse(documents.Trim());
+            expected = parsed.RootElement.ValueKind == JsonValueKind.Array && parsed.RootElement.GetArrayLength() == 0;
+        }
+        catch (JsonException)
+        {
+            expected = null;
+        }
+
+        var attributes = new Dictionary<string, string?> { ["gen_ai.retrieval.documents"] = documents };
+        Assert.Equal(expected, OtlpTracesSource.IsRetrievalEmpty(attributes, openInference: false));
+    }
+}
+
 /// <summary>Short JSON strings are shared, and every string reads as the serializer reads it.</summary>
 public sealed class Utf8StringsTests
 {
