@@ -186,6 +186,21 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
     public override bool StagesBeforeTransaction => true;
 
     /// <summary>
+    /// Measured with the benchmark's 1-million-row canonical CSV into an empty table: staged (4 s)
+    /// and then inserted (5 s), it took 15.7-16.3 s; appended straight into the table inside the
+    /// batch's transaction, 11.4 s, at the same peak RSS (407 MB): DuckDB writes a large append to a
+    /// table of the file as it goes (row groups written optimistically), where uncommitted rows of a
+    /// temp table stay in memory (see <see cref="StagesBeforeTransaction"/>).
+    /// </summary>
+    public override bool AppendsIntoEmptyTables => true;
+
+    /// <summary>Rows appended in one transaction get row ids in append order: the highest of each key is the last record.</summary>
+    public override string DeduplicateTableSql(TableSchema schema, long batchId) =>
+        $"delete from {schema.QualifiedName} where rowid in (select rowid from (select rowid, row_number() over (partition by "
+        + string.Join(", ", schema.NaturalKey.Select(key => key.Name))
+        + $" order by rowid desc) as _rank from {schema.QualifiedName} where _batch_id = {batchId}) as ranked where _rank > 1)";
+
+    /// <summary>
     /// Measured with the benchmark's later export (1 million rows onto 1 million, one in ten
     /// changed) under the loader's cap: updating in place took 164.7 s and 698 MB of RSS; deleting the
     /// changed rows and inserting them again from staging takes a fraction of that (see README).

@@ -119,6 +119,18 @@ public abstract partial class WarehouseEngine(string connectionString)
     /// </summary>
     public virtual bool StagesBeforeTransaction => false;
 
+    /// <summary>
+    /// True where a batch into an empty fact table appends its rows straight into the table inside
+    /// the batch's transaction, with no staging table (rejects still go to one), and removes the
+    /// earlier of two rows with one key afterwards (<see cref="DeduplicateTableSql"/>). DuckDB: a
+    /// million rows went in twice over, into staging and again into the table (see DuckDbEngine).
+    /// </summary>
+    public virtual bool AppendsIntoEmptyTables => false;
+
+    /// <summary>Keeps the last appended row of each natural key among the rows one batch appended (<see cref="AppendsIntoEmptyTables"/>).</summary>
+    public virtual string DeduplicateTableSql(TableSchema schema, long batchId) =>
+        throw new NotSupportedException($"{Name} does not append into fact tables");
+
     /// <summary>Prefix of the staging tables in etl that a killed loader of an earlier version may have left behind.</summary>
     public const string CommittedStagingPrefix = "stage_";
 

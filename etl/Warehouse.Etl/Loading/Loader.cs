@@ -249,8 +249,15 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         // only in the batch's transaction (see BatchScope for where the staging happens).
         var staging = engine.StagingName($"stage_{schema.TableName}_{batchId}");
         await using var batch = await BatchScope.OpenAsync(connection, engine, [staging], cancellationToken);
-        await ExecuteAsync(connection, batch.Staging, engine.CreateStagingSql(staging, StagingColumns(schema)), cancellationToken);
-        var staged = await StageRecordsAsync(connection, batch.Staging, source, schema, staging, batchId, startedAt, cancellationToken);
+        // Into an empty table, where the engine allows it, the rows go straight in inside the batch's transaction and the
+        // staging table takes only the rejects (see WarehouseEngine.AppendsIntoEmptyTables).
+        _step = $"checking whether {schema.QualifiedName} is empty";
+        var appendInto = await AppendsIntoAsync(connection, source, schema, cancellationToken);
+        _step = appendInto ? $"appending the file's records to {schema.QualifiedName}" : "staging the file's records";
+        var stagingTransaction = appendInto ? await batch.TransactionAsync(cancellationToken) : batch.Staging;
+        await ExecuteAsync(connection, stagingTransaction, engine.CreateStagingSql(staging, StagingColumns(schema)), cancellationToken);
+        var staged = await StageRecordsAsync(connection, stagingTransaction, source, schema, staging, batchId, startedAt, appendInto,
+            cancellationToken);
         if (staged.Read == 0)
         {
             throw new LoadException($"{filePath}: the file holds no records");
@@ -264,31 +271,42 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
 
         long updated = 0, inserted = 0;
-        var partitions = engine.KeyPartitions(staged.Accepted);
-        var hasRows = await HasRowsAsync(connection, transaction, schema, cancellationToken);
-        foreach (var partition in KeyPartition.All(partitions))
+        if (appendInto)
         {
-            var of = partitions > 1 ? $", key partition {partition.Index + 1} of {partitions}" : "";
-            _step = $"keeping the last record of each key{of}";
-            await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema, partition), cancellationToken);
-            if (hasRows)
+            inserted = staged.Accepted;
+            if (staged.KeysMayRepeat)
             {
-                _step = $"updating the changed rows of {schema.QualifiedName}{of}";
-                updated += await ExecuteAsync(connection, transaction, engine.UpdatesByReplacing
-                    ? engine.DeleteChangedSql(staging, schema, partition)
-                    : engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
-                _step = $"inserting the new rows into {schema.QualifiedName}{of}";
-                inserted += await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema, partition), cancellationToken);
+                _step = $"keeping the last record of each key in {schema.QualifiedName}";
+                inserted -= await ExecuteAsync(connection, transaction, engine.DeduplicateTableSql(schema, batchId), cancellationToken);
             }
         }
-
-        if (!hasRows)
+        else
         {
-            // An empty table (a first load): every deduplicated staged row is new, and one plain insert
-            // spares the anti-join and a pass over the staging table per key partition (on DuckDB
-            // the partitioned inserts took 7 s of a 1-million-row first load; measured in the README).
-            _step = $"inserting the rows into {schema.QualifiedName}";
-            inserted = await ExecuteAsync(connection, transaction, engine.InsertAllSql(staging, schema), cancellationToken);
+            var partitions = engine.KeyPartitions(staged.Accepted);
+            var hasRows = await HasRowsAsync(connection, transaction, schema, cancellationToken);
+            foreach (var partition in KeyPartition.All(partitions))
+            {
+                var of = partitions > 1 ? $", key partition {partition.Index + 1} of {partitions}" : "";
+                _step = $"keeping the last record of each key{of}";
+                await ExecuteAsync(connection, transaction, engine.DeduplicateSql(staging, schema, partition), cancellationToken);
+                if (hasRows)
+                {
+                    _step = $"updating the changed rows of {schema.QualifiedName}{of}";
+                    updated += await ExecuteAsync(connection, transaction, engine.UpdatesByReplacing
+                        ? engine.DeleteChangedSql(staging, schema, partition)
+                        : engine.UpdateChangedSql(staging, schema, partition), cancellationToken);
+                    _step = $"inserting the new rows into {schema.QualifiedName}{of}";
+                    inserted += await ExecuteAsync(connection, transaction, engine.InsertNewSql(staging, schema, partition), cancellationToken);
+                }
+            }
+
+            if (!hasRows)
+            {
+                // An empty table (a first load) where rows are staged: every deduplicated staged row is new, and one plain
+                // insert spares the anti-join and a pass over the staging table per key partition.
+                _step = $"inserting the rows into {schema.QualifiedName}";
+                inserted = await ExecuteAsync(connection, transaction, engine.InsertAllSql(staging, schema), cancellationToken);
+            }
         }
 
         if (engine.UpdatesByReplacing)
@@ -364,23 +382,68 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
     }
 
-    private sealed record StagedRecords(long Read, long Accepted, long Rejected, List<RejectedRecord> FirstRejects);
+    private sealed record StagedRecords(long Read, long Accepted, long Rejected, List<RejectedRecord> FirstRejects, bool KeysMayRepeat = true);
+
+    /// <summary>Files up to this size append into an empty table; a bigger one is staged, so its duplicate keys are removed by key partition.</summary>
+    private const long MaxAppendBytes = 1L << 30;
+
+    /// <summary>
+    /// Whether this batch appends straight into its fact table: the engine allows it, the table holds
+    /// no row, and the file is not so big that removing its repeated keys needs the staged,
+    /// partitioned steps (a compressed file is taken as ten times its size). The appender writes by
+    /// position: the migrations' column order is the schema's (SchemaConformanceTests).
+    /// </summary>
+    private async Task<bool> AppendsIntoAsync(DbConnection connection, DetectedSource source, TableSchema schema, CancellationToken cancellationToken)
+    {
+        if (!engine.AppendsIntoEmptyTables)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (new FileInfo(source.File.Path).Length * (source.File.IsGzip ? 10 : 1) > MaxAppendBytes)
+            {
+                return false;
+            }
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+
+        return !await HasRowsAsync(connection, null, schema, cancellationToken);
+    }
 
     /// <summary>Streams the file's records through the record builder into the staging table by the engine's bulk path.</summary>
     private async Task<StagedRecords> StageRecordsAsync(DbConnection connection, DbTransaction? transaction, DetectedSource source, TableSchema schema,
-        string staging, long batchId, DateTime startedAt, CancellationToken cancellationToken)
+        string staging, long batchId, DateTime startedAt, bool appendInto, CancellationToken cancellationToken)
     {
-        _step = "staging the file's records";
+        _step = appendInto ? $"appending the file's records to {schema.QualifiedName}" : "staging the file's records";
         var builder = new RecordBuilder(schema);
         var width = schema.Columns.Count;
         long read = 0, accepted = 0, rejected = 0;
         var firstRejects = new List<RejectedRecord>();
         await using var rows = engine.OpenRowWriter(connection, transaction!, staging, StagingColumns(schema));
+        // Appending: accepted rows go to the table itself, rejects to the staging table.
+        await using var table = appendInto
+            ? engine.OpenRowWriter(connection, transaction!, schema.QualifiedName, schema.Columns.Select(column => (column.Name, column.Type)).ToList())
+            : null;
+        var keys = appendInto ? new DistinctKeys(schema) : null;
         foreach (var record in source.Format.Read(source.File, schema, cancellationToken))
         {
             read++;
+            var built = builder.TryBuild(record, batchId, startedAt, out var row, out var reason);
+            if (built && table is not null)
+            {
+                accepted++;
+                keys!.Add(row);
+                await table.WriteAsync(row, cancellationToken);
+                continue;
+            }
+
             var staged = new object?[width + 4];
-            if (builder.TryBuild(record, batchId, startedAt, out var row, out var reason))
+            if (built)
             {
                 Array.Copy(row, staged, width);
                 accepted++;
@@ -404,7 +467,12 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
 
         await rows.CompleteAsync(cancellationToken);
-        return new StagedRecords(read, accepted, rejected, firstRejects);
+        if (table is not null)
+        {
+            await table.CompleteAsync(cancellationToken);
+        }
+
+        return new StagedRecords(read, accepted, rejected, firstRejects, keys?.MayRepeat ?? true);
     }
 
     /// <summary>Drops a staging table committed before the batch's transaction; a failure is left to the connection's end (a temp table).</summary>
@@ -514,7 +582,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             ? await ExecuteAsync(connection, transaction, engine.UpdateChangedSql(staging, schema), cancellationToken)
             : 0;
 
-    private static async Task<bool> HasRowsAsync(DbConnection connection, DbTransaction transaction, TableSchema schema, CancellationToken cancellationToken) =>
+    private static async Task<bool> HasRowsAsync(DbConnection connection, DbTransaction? transaction, TableSchema schema, CancellationToken cancellationToken) =>
         await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             $"select case when exists (select 1 from {schema.QualifiedName}) then 1 else 0 end",
             transaction: transaction, cancellationToken: cancellationToken)) == 1;

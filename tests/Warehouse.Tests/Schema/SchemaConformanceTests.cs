@@ -29,6 +29,21 @@ public sealed class SchemaConformanceTests
     }
 
     [Fact]
+    public async Task DuckDb_tables_have_their_columns_in_the_order_the_loader_appends_them()
+    {
+        // A batch into an empty DuckDB table appends rows by position (WarehouseEngine.AppendsIntoEmptyTables).
+        await using var database = await TestDatabases.DuckDbAsync();
+        new Migrator(database.Engine).Migrate();
+
+        var live = await LiveSchema.ReadAsync(database.Engine, Token);
+
+        foreach (var schema in new[] { Warehouse.Loading.TableSchema.EvalRecords, Warehouse.Loading.TableSchema.TraceSummaries, Warehouse.Loading.TableSchema.TraceParts })
+        {
+            Assert.Equal(schema.Columns.Select(column => column.Name), live.Tables[schema.QualifiedName].Select(column => column.Name));
+        }
+    }
+
+    [Fact]
     public async Task Postgres_migrations_build_the_tables_views_and_columns_the_tsql_migrations_declare()
     {
         await using var database = await TestDatabases.PostgresAsync();

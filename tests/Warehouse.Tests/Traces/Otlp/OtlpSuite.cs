@@ -130,6 +130,29 @@ public abstract class OtlpSuite : TraceSuite
     }
 
     [Fact]
+    public async Task A_first_file_that_brings_a_span_twice_keeps_the_later_copy()
+    {
+        // The first load of the source (appended straight into the tables on DuckDB): the same span on two lines, corrected.
+        static string Line(string inputTokens) =>
+            """{"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"spans":[{"traceId":"d41f7b2a9c6e4b08b1e2f3a4c5d6e7f8","spanId":"2c3d4e5f60718293","name":"chat","startTimeUnixNano":"1764151200420000000","endTimeUnixNano":"1764151203150000000","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.response.model","value":{"stringValue":"gpt-4o-2024-08-06"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"""
+            + "\"" + inputTokens + "\"" + """}}],"status":{}}]}]}]}""";
+        var twice = Files.Write("collector-twice.jsonl", Line("900") + "\n" + Line("960") + "\n");
+
+        var result = await LoadAsync(twice);
+
+        Assert.Equal((2L, 2L, 0L, 1L), (result.RowsRead, result.RowsLoaded, result.RowsRejected, result.RowsInserted));
+        Assert.Equal(960L, (await TraceRowsAsync()).Single(trace => trace.trace_id == T2).input_tokens);
+        Assert.Equal(1L, await PartCountAsync("otlp"));
+        Assert.Contains("\"InputTokens\":960", await ScalarAsync<string>("select body from etl.trace_parts"));
+
+        // A second file of the source goes through staging and sees the stored part.
+        var result2 = await LoadAsync(Files.Write("collector-again.jsonl", Line("970") + "\n"));
+        Assert.Equal((0L, 1L), (result2.RowsInserted, result2.RowsUpdated));
+        Assert.Equal(970L, (await TraceRowsAsync()).Single(trace => trace.trace_id == T2).input_tokens);
+        Assert.Equal(1L, await PartCountAsync("otlp"));
+    }
+
+    [Fact]
     public async Task A_later_export_of_the_same_span_replaces_it_and_updates_the_trace()
     {
         foreach (var name in InOrder)
