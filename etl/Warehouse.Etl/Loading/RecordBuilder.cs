@@ -243,6 +243,13 @@ public sealed class RecordBuilder(TableSchema schema)
     {
         merged = attributes;
         reason = null;
+        if (extras is null || extras.Count == 0)
+        {
+            // Nothing to merge: the text only has to be JSON, which a reader tells without building a document
+            // (a document per record was a quarter of the .NET side of a 200,000-record eval CSV load).
+            return attributes is null || IsJson(attributes, out reason);
+        }
+
         JsonDocument? document = null;
         try
         {
@@ -318,6 +325,36 @@ public sealed class RecordBuilder(TableSchema schema)
         finally
         {
             document?.Dispose();
+        }
+    }
+
+    /// <summary>Whether the text is one JSON value, as JsonDocument.Parse would accept it; the reader's reason when not.</summary>
+    private static bool IsJson(string text, out string? reason)
+    {
+        reason = null;
+        var most = Encoding.UTF8.GetMaxByteCount(text.Length);
+        byte[]? rented = null;
+        var buffer = most <= 1024 ? stackalloc byte[1024] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(most));
+        try
+        {
+            var reader = new Utf8JsonReader(buffer[..Encoding.UTF8.GetBytes(text, buffer)]);
+            while (reader.Read())
+            {
+            }
+
+            return true;
+        }
+        catch (JsonException error)
+        {
+            reason = $"attributes is not valid JSON ({error.Message})";
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

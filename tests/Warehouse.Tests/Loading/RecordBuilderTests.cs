@@ -136,6 +136,46 @@ public sealed class RecordBuilderTests
         Assert.Equal("""{"region":"eu","team":"billing","ticket":"T-1"}""", Value(schema, row, "attributes"));
     }
 
+    public static TheoryData<string> AttributeTexts() =>
+    [
+        """{"a":1,"b":[true,null,"x"]}""", "[1,2]", "42", "\"text\"", "{} trailing", "{}{}", "{\"a\":", "{'a':1}", "{\"a\":1,}",
+        "/* c */ {}", new string('[', 65) + new string(']', 65), new string('[', 64) + new string(']', 64),
+        "{\"long\":\"" + new string('x', 5000) + "\"}",
+    ];
+
+    [Fact]
+    public void Attributes_with_a_lone_surrogate_are_read_as_utf8_reads_it_not_a_crash()
+    {
+        // A JSON Lines record can carry "\ud800" in a string; the text is checked as UTF-8 (U+FFFD in its place), as it is stored.
+        var (ok, _, _) = Build(TableSchema.TraceSummaries, ("trace_id", "t"), ("attributes", "{\"a\":\"\ud800\"}"));
+
+        Assert.True(ok);
+    }
+
+    [Theory]
+    [MemberData(nameof(AttributeTexts))]
+    public void Attributes_are_accepted_exactly_when_they_parse_as_one_json_value(string attributes)
+    {
+        bool parses;
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(attributes);
+            parses = true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            parses = false;
+        }
+
+        var (ok, _, reason) = Build(TableSchema.TraceSummaries, ("trace_id", "t"), ("attributes", attributes));
+
+        Assert.Equal(parses, ok);
+        if (!ok)
+        {
+            Assert.Contains("attributes is not valid JSON", reason);
+        }
+    }
+
     [Fact]
     public void Attributes_that_are_not_json_are_rejected()
     {
