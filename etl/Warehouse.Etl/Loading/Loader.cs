@@ -612,28 +612,27 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         return new DateTime(now.Ticks - now.Ticks % 10, DateTimeKind.Utc);
     }
 
-    /// <summary>One hash over a file and its companions: a new feedback file makes a new batch.</summary>
-    private static async Task<string> HashFilesAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    /// <summary>
+    /// One hash over a file and its companions: a new feedback file makes a new batch. Read
+    /// synchronously in 1 MiB blocks: awaited reads of a synchronous FileStream each went through the
+    /// thread pool, and hashing a 475 MB file took 0.7-0.9 s instead of 0.45 s.
+    /// </summary>
+    private static Task<string> HashFilesAsync(IReadOnlyList<string> paths, CancellationToken cancellationToken)
     {
-        if (paths.Count == 1)
-        {
-            await using var single = SourceFile.OpenRaw(paths[0]);
-            return Convert.ToHexStringLower(await SHA256.HashDataAsync(single, cancellationToken));
-        }
-
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 16];
+        var buffer = new byte[1 << 20];
         foreach (var path in paths)
         {
-            await using var stream = SourceFile.OpenRaw(path);
+            using var stream = SourceFile.OpenRaw(path);
             int read;
-            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = stream.Read(buffer)) > 0)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 hash.AppendData(buffer, 0, read);
             }
         }
 
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+        return Task.FromResult(Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
