@@ -27,20 +27,15 @@ internal sealed class TracePartBuckets : IDisposable
         _counts = new int[Count];
     }
 
-    /// <summary>
-    /// Up to this many parts, a 64-bit hash of each (trace id, part id) is kept (about 20 bytes a
-    /// part), so a file whose parts are all distinct is known to be so without asking the database.
-    /// </summary>
-    private const int MaxTrackedParts = 2_000_000;
-
-    private HashSet<ulong>? _keys = [];
+    /// <summary>The (trace id, part id) of every part the file brought, as 64-bit hashes (up to 2 million parts).</summary>
+    private readonly Warehouse.Loading.DistinctKeys _keys = new();
 
     /// <summary>
     /// False when every part added so far has a (trace id, part id) of its own, so the staging
     /// table needs no deduplication; true when two may be the same (a hash came twice), or when
     /// there were too many parts to keep track.
     /// </summary>
-    public bool MayHaveDuplicates { get; private set; }
+    public bool MayHaveDuplicates => _keys.MayRepeat;
 
     /// <summary>How many files the parts are spread over.</summary>
     public int Count { get; }
@@ -52,38 +47,8 @@ internal sealed class TracePartBuckets : IDisposable
     /// <summary>Adds one of the file's own parts, noting whether its key came before.</summary>
     public void AddStaged(string traceId, string partId, byte[] body)
     {
-        if (_keys is not null)
-        {
-            if (_keys.Count >= MaxTrackedParts)
-            {
-                _keys = null;
-                MayHaveDuplicates = true;
-            }
-            else if (!_keys.Add(KeyHash(traceId, partId)))
-            {
-                MayHaveDuplicates = true;
-            }
-        }
-
+        _keys.Add(traceId, partId);
         Add(traceId, partId, body);
-    }
-
-    /// <summary>FNV-1a over both ids' characters, a separator between them; a collision only costs the database check.</summary>
-    private static ulong KeyHash(string traceId, string partId)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var character in traceId)
-        {
-            hash = (hash ^ character) * 1099511628211UL;
-        }
-
-        hash = (hash ^ 0xFFFF) * 1099511628211UL;
-        foreach (var character in partId)
-        {
-            hash = (hash ^ character) * 1099511628211UL;
-        }
-
-        return hash;
     }
 
     /// <summary>Adds a stored part (its body as the database returns it).</summary>
