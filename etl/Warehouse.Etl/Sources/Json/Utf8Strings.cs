@@ -10,13 +10,15 @@ namespace Warehouse.Sources.Json;
 /// (operation, provider, model, tier) on every span: a million-span OTLP load allocated them
 /// afresh when reading the file and again when the roll-up read the parts back, a third of its
 /// garbage. Each thread keeps at most <see cref="MaxKept"/> strings of at most
-/// <see cref="MaxLength"/> characters; past that, strings are allocated as usual.
+/// <see cref="MaxLength"/> characters; when that many are kept, the thread forgets them all
+/// and starts again, so a thread that once read other files (another export, a test) shares
+/// the strings of the file it reads now.
 /// </summary>
 internal static class Utf8Strings
 {
     public const int MaxLength = 64;
 
-    private const int MaxKept = 4096;
+    internal const int MaxKept = 4096;
 
     [ThreadStatic]
     private static Dictionary<string, string>? t_kept;
@@ -52,10 +54,12 @@ internal static class Utf8Strings
         }
 
         var value = new string(chars[..length]);
-        if (kept.Count < MaxKept)
+        if (kept.Count >= MaxKept)
         {
-            kept[value] = value;
+            kept.Clear();
         }
+
+        kept[value] = value;
 
         return value;
     }

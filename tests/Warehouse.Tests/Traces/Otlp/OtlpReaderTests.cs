@@ -166,4 +166,29 @@ public sealed class Utf8StringsTests
         var shareable = !escaped.Contains('\\') && Encoding.UTF8.GetByteCount(escaped) <= Warehouse.Sources.Json.Utf8Strings.MaxLength;
         Assert.Equal(shareable, ReferenceEquals(first, second) && ReferenceEquals(first, fromReader[1]));
     }
+
+    [Fact]
+    public void A_thread_that_has_kept_as_many_strings_as_it_may_still_shares_new_ones()
+    {
+        for (var i = 0; i < Warehouse.Sources.Json.Utf8Strings.MaxKept + 10; i++)
+        {
+            var filler = new Utf8JsonReader(Encoding.UTF8.GetBytes($"\"value {i}\""));
+            filler.Read();
+            Warehouse.Sources.Json.Utf8Strings.Get(ref filler);
+        }
+
+        var json = Encoding.UTF8.GetBytes("[\"a value never read before\",\"a value never read before\"]");
+        var reader = new Utf8JsonReader(json);
+        var read = new List<string>();
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                read.Add(Warehouse.Sources.Json.Utf8Strings.Get(ref reader));
+            }
+        }
+
+        Assert.Equal(2, read.Count);
+        Assert.Same(read[0], read[1]);
+    }
 }
