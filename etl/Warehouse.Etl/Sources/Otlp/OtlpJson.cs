@@ -22,7 +22,7 @@ internal static class OtlpJson
     /// <summary>An attribute list as (key, text) pairs; arrays and key-value lists become JSON text.</summary>
     public static List<KeyValuePair<string, string?>> Attributes(JsonElement owner)
     {
-        if (owner.ValueKind != JsonValueKind.Object || !owner.TryGetProperty("attributes", out var list) || list.ValueKind != JsonValueKind.Array)
+        if (owner.ValueKind != JsonValueKind.Object || !owner.TryGetProperty("attributes"u8, out var list) || list.ValueKind != JsonValueKind.Array)
         {
             return [];
         }
@@ -30,9 +30,9 @@ internal static class OtlpJson
         var pairs = new List<KeyValuePair<string, string?>>(list.GetArrayLength());
         foreach (var item in list.EnumerateArray())
         {
-            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String)
+            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("key"u8, out var key) && key.ValueKind == JsonValueKind.String)
             {
-                pairs.Add(new(Utf8Strings.Get(key), item.TryGetProperty("value", out var value) ? Text(value) : null));
+                pairs.Add(new(Utf8Strings.Get(key), item.TryGetProperty("value"u8, out var value) ? Text(value) : null));
             }
         }
 
@@ -164,7 +164,27 @@ internal static class OtlpJson
     {
         id = null;
         problem = null;
-        if (!owner.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null
+        if (!owner.TryGetProperty(name, out var value))
+        {
+            return true;
+        }
+
+        // Most ids: a string of unescaped hex digits, not all zeros, read from the line's bytes without an interim string.
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length == bytes * 2 + 2 && raw[0] == (byte)'"' && IsLiveHexId(raw[1..^1]))
+        {
+            Span<char> lower = stackalloc char[bytes * 2];
+            for (var index = 0; index < lower.Length; index++)
+            {
+                // ASCII letters lowercased; digits already have the bit.
+                lower[index] = (char)(raw[index + 1] | 0x20);
+            }
+
+            id = new string(lower);
+            return true;
+        }
+
+        if (value.ValueKind == JsonValueKind.Null
             || (value.ValueKind == JsonValueKind.String && value.GetString()!.Length == 0))
         {
             return true;
@@ -187,12 +207,38 @@ internal static class OtlpJson
         return true;
     }
 
+    /// <summary>Hex digits (either case), not all of them zeros: an id as written, with nothing to unescape.</summary>
+    private static bool IsLiveHexId(ReadOnlySpan<byte> hex)
+    {
+        var zeros = true;
+        foreach (var digit in hex)
+        {
+            if (!char.IsAsciiHexDigit((char)digit))
+            {
+                return false;
+            }
+
+            zeros &= digit == (byte)'0';
+        }
+
+        return !zeros;
+    }
+
     /// <summary>A nanosecond time (decimal string or number) as UTC; the reason when it is not one.</summary>
     public static bool TryTime(JsonElement owner, string name, out DateTime? time, out string? problem)
     {
         time = null;
         problem = null;
         if (!owner.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        // Most times: a string of plain digits, read from the line's bytes without an interim string.
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length > 2 && raw[0] == (byte)'"' && raw[1..^1].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0
+            && System.Buffers.Text.Utf8Parser.TryParse(raw[1..^1], out ulong plain, out var used) && used == raw.Length - 2
+            && TryTime(plain, out time))
         {
             return true;
         }
@@ -204,6 +250,19 @@ internal static class OtlpJson
             return false;
         }
 
+        if (!TryTime(nanos, out time))
+        {
+            problem = $"{name} {text} is beyond any date";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Nanoseconds since the Unix epoch as UTC (0: no time); false when beyond any date.</summary>
+    private static bool TryTime(ulong nanos, out DateTime? time)
+    {
+        time = null;
         if (nanos == 0)
         {
             return true;
@@ -212,7 +271,6 @@ internal static class OtlpJson
         var ticks = nanos / 100;
         if (ticks > (ulong)(DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks))
         {
-            problem = $"{name} {text} is beyond any date";
             return false;
         }
 

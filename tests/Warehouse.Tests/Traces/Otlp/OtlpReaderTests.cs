@@ -168,9 +168,9 @@ public sealed class Utf8StringsTests
     }
 
     [Fact]
-    public void A_thread_that_has_kept_as_many_strings_as_it_may_still_shares_new_ones()
+    public void A_thread_that_has_read_many_strings_before_still_shares_new_ones()
     {
-        for (var i = 0; i < Warehouse.Sources.Json.Utf8Strings.MaxKept + 10; i++)
+        for (var i = 0; i < Warehouse.Sources.Json.Utf8Strings.Slots * 4; i++)
         {
             var filler = new Utf8JsonReader(Encoding.UTF8.GetBytes($"\"value {i}\""));
             filler.Read();
@@ -190,5 +190,51 @@ public sealed class Utf8StringsTests
 
         Assert.Equal(2, read.Count);
         Assert.Same(read[0], read[1]);
+    }
+}
+
+/// <summary>Ids and times read from the line's bytes where they are plain, else as text: the same values and reasons either way.</summary>
+public sealed class OtlpIdAndTimeTests
+{
+    [Theory]
+    [InlineData("\"ABCDEF0123456789abcdef0123456789\"", "abcdef0123456789abcdef0123456789", null)]
+    [InlineData("\"\\u0041BCDEF0123456789abcdef0123456789\"", "abcdef0123456789abcdef0123456789", null)]
+    [InlineData("\"00000000000000000000000000000000\"", null, "traceId is all zeros (an invalid id)")]
+    [InlineData("\"0000000000000000000000000000000g\"", null, "traceId '0000000000000000000000000000000g' is not 32 hex digits")]
+    [InlineData("\"abcdef0123456789abcdef012345678\"", null, "traceId 'abcdef0123456789abcdef012345678' is not 32 hex digits")]
+    [InlineData("12345678901234567890123456789012", "12345678901234567890123456789012", null)]
+    [InlineData("123", null, "traceId '123' is not 32 hex digits")]
+    [InlineData("\"\"", null, null)]
+    [InlineData("null", null, null)]
+    public void A_trace_id_reads_lowercased_or_with_its_reason(string json, string? expected, string? reason)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse($$"""{"traceId":{{json}}}""");
+        var ok = Warehouse.Sources.Otlp.OtlpJson.TryId(document.RootElement, "traceId", 16, out var id, out var problem);
+        Assert.Equal(reason is null, ok);
+        Assert.Equal(expected, id);
+        Assert.Equal(reason, problem);
+    }
+
+    [Theory]
+    [InlineData("\"1790812803599885000\"", 639264096035998850L, null)]
+    [InlineData("1790812803599885000", 639264096035998850L, null)]
+    [InlineData("\"0001790812803599885000\"", 639264096035998850L, null)]
+    [InlineData("\"0\"", null, null)]
+    [InlineData("null", null, null)]
+    [InlineData("\"\"", null, "startTimeUnixNano '' is not a count of nanoseconds")]
+    [InlineData("\"+1\"", null, "startTimeUnixNano '+1' is not a count of nanoseconds")]
+    [InlineData("\"99999999999999999999\"", null, "startTimeUnixNano '99999999999999999999' is not a count of nanoseconds")]
+    [InlineData("\"\\u0031790812803599885000\"", 639264096035998850L, null)]
+    public void A_time_reads_as_utc_ticks_or_with_its_reason(string json, long? ticks, string? reason)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse($$"""{"startTimeUnixNano":{{json}}}""");
+        var ok = Warehouse.Sources.Otlp.OtlpJson.TryTime(document.RootElement, "startTimeUnixNano", out var time, out var problem);
+        Assert.Equal(reason is null, ok);
+        Assert.Equal(ticks, time?.Ticks);
+        Assert.Equal(reason, problem);
+        if (time is { } value)
+        {
+            Assert.Equal(DateTimeKind.Utc, value.Kind);
+        }
     }
 }
