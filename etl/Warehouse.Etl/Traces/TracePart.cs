@@ -158,5 +158,25 @@ public sealed class PartRecord
 
     public Func<string>? RawText { get; }
 
+    /// <summary>The part's body (<see cref="TracePartJson"/>), when the format wrote it on a thread of its own; else the loader writes it.</summary>
+    internal byte[]? Body { get; private set; }
+
+    /// <summary>The part in the roll-up buckets' form (<see cref="TracePartPacked"/>), written with <see cref="Body"/>.</summary>
+    internal byte[]? Packed { get; private set; }
+
+    /// <summary>
+    /// Writes the part's body and packed form now, on the caller's thread: a format that reads its
+    /// records on the thread pool (OTLP) does, so the loader's thread only stores them. The part
+    /// must not change after this.
+    /// </summary>
+    internal void Prepare()
+    {
+        if (Part is { } part)
+        {
+            Body = TracePartJson.SerializeToUtf8Bytes(part);
+            Packed = TracePartPacked.Pack(part);
+        }
+    }
+
     public static PartRecord Reject(long recordNumber, string error, Func<string>? rawText = null) => new(recordNumber, error, rawText);
 }

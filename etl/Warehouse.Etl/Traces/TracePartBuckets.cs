@@ -3,7 +3,7 @@ using System.Text;
 namespace Warehouse.Traces;
 
 /// <summary>
-/// A load's parts grouped by trace without holding them: each part (trace id, part id, body) is
+/// A load's parts grouped by trace without holding them: each part (trace id, part id, packed form) is
 /// appended to one of several temporary files chosen by its trace id, so every part of a trace
 /// lands in the same file; the roll-up then reads one file at a time and has all of each of its
 /// traces' parts. Memory is bounded by one file's parts, and nothing is sorted or read back from
@@ -13,7 +13,8 @@ namespace Warehouse.Traces;
 /// </summary>
 internal sealed class TracePartBuckets : IDisposable
 {
-    private const int WriteBuffer = 16 * 1024;
+    /// <summary>Per open bucket file: up to 1,024 are open while a large file stages.</summary>
+    private const int WriteBuffer = 4 * 1024;
 
     private readonly string _folder;
     private readonly BinaryWriter?[] _writers;
@@ -44,18 +45,18 @@ internal sealed class TracePartBuckets : IDisposable
     public static int CountFor(long parts, int perBucket, int max = 1024) =>
         (int)Math.Clamp((parts + perBucket - 1) / Math.Max(1, perBucket), 1, max);
 
-    /// <summary>Adds one of the file's own parts, noting whether its key came before.</summary>
-    public void AddStaged(string traceId, string partId, byte[] body)
+    /// <summary>Adds one of the file's own parts (packed, <see cref="TracePartPacked"/>), noting whether its key came before.</summary>
+    public void AddStaged(string traceId, string partId, byte[] packed)
     {
         _keys.Add(traceId, partId);
-        Add(traceId, partId, body);
+        Add(traceId, partId, packed);
     }
 
-    /// <summary>Adds a stored part (its body as the database returns it).</summary>
-    public void Add(string traceId, string partId, string body) => Add(traceId, partId, Encoding.UTF8.GetBytes(body));
+    /// <summary>Adds a stored part (its body as the database returns it, read as the JSON body it is).</summary>
+    public void Add(string traceId, string partId, string body) => Add(traceId, partId, TracePartPacked.Pack(TracePartJson.Deserialize(body)));
 
-    /// <summary>Adds a part whose body is UTF-8 bytes, written as BinaryWriter writes a string (length, bytes).</summary>
-    public void Add(string traceId, string partId, byte[] body)
+    /// <summary>Adds a packed part: trace id, part id (as BinaryWriter writes strings), the packed form's length and bytes.</summary>
+    private void Add(string traceId, string partId, byte[] packed)
     {
         var bucket = (int)((uint)StringComparer.Ordinal.GetHashCode(traceId) % (uint)Count);
         var writer = _writers[bucket];
@@ -70,45 +71,64 @@ internal sealed class TracePartBuckets : IDisposable
 
         writer.Write(traceId);
         writer.Write(partId);
-        writer.Write7BitEncodedInt(body.Length);
-        writer.Write(body);
+        writer.Write7BitEncodedInt(packed.Length);
+        writer.Write(packed);
     }
 
     /// <summary>
-    /// The parts of one bucket by trace, the traces in ordinal order of their ids, each body as the
-    /// UTF-8 bytes it was written in (the roll-up deserializes from them; as strings, the bodies of a
-    /// 1-million-span load cost a decode, a re-encode and twice the memory); a part that came more
-    /// than once (same trace and part id) counts as the last one added.
+    /// The parts of one bucket by trace, the traces in ordinal order of their ids, each part with its
+    /// trace and part id set; a part that came more than once (same trace and part id) counts as the
+    /// last one added.
     /// </summary>
-    public List<(string TraceId, List<(string PartId, byte[] Body)> Parts)> Read(int bucket)
+    public List<(string TraceId, List<TracePart> Parts)> Read(int bucket)
     {
         Close(bucket);
-        var traces = new Dictionary<string, Dictionary<string, byte[]>>(StringComparer.Ordinal);
+        var traces = new Dictionary<string, Dictionary<string, TracePart>>(StringComparer.Ordinal);
         if (_counts[bucket] > 0)
         {
             var path = Path.Combine(_folder, $"{bucket}.parts");
-            using (var reader = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16), Encoding.UTF8))
+            var packed = System.Buffers.ArrayPool<byte>.Shared.Rent(1024);
+            try
             {
+                using var reader = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16), Encoding.UTF8);
                 for (var count = _counts[bucket]; count > 0; count--)
                 {
                     var traceId = reader.ReadString();
                     var partId = reader.ReadString();
-                    // The body was written as its UTF-8 byte count and the bytes.
-                    var body = reader.ReadBytes(reader.Read7BitEncodedInt());
-                    if (!traces.TryGetValue(traceId, out var parts))
+                    var length = reader.Read7BitEncodedInt();
+                    if (length > packed.Length)
                     {
-                        traces[traceId] = parts = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+                        System.Buffers.ArrayPool<byte>.Shared.Return(packed);
+                        packed = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
                     }
 
-                    parts[partId] = body;
+                    reader.BaseStream.ReadExactly(packed, 0, length);
+                    var part = TracePartPacked.Unpack(packed.AsSpan(0, length));
+                    if (!traces.TryGetValue(traceId, out var parts))
+                    {
+                        traces[traceId] = parts = new Dictionary<string, TracePart>(StringComparer.Ordinal);
+                    }
+
+                    part.TraceId = traceId;
+                    part.PartId = partId;
+                    parts[partId] = part;
                 }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(packed);
             }
 
             File.Delete(path);
         }
 
-        var order = traces.Select(trace => (trace.Key, trace.Value.Select(part => (part.Key, part.Value)).ToList())).ToList();
-        order.Sort((left, right) => string.CompareOrdinal(left.Key, right.Key));
+        var order = new List<(string TraceId, List<TracePart> Parts)>(traces.Count);
+        foreach (var (traceId, parts) in traces)
+        {
+            order.Add((traceId, [.. parts.Values]));
+        }
+
+        order.Sort((left, right) => string.CompareOrdinal(left.TraceId, right.TraceId));
         return order;
     }
 

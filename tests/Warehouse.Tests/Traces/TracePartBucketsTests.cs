@@ -5,7 +5,7 @@ namespace Warehouse.Tests.Traces;
 /// <summary>The roll-up's buckets: every part of a trace in one bucket, the last copy of a part wins, duplicates noticed.</summary>
 public sealed class TracePartBucketsTests
 {
-    private static byte[] Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+    private static byte[] Packed(string name) => TracePartPacked.Pack(new TracePart { Kind = PartKind.Span, Name = name });
 
     [Fact]
     public void Each_trace_is_whole_in_one_bucket_and_the_last_copy_of_a_part_wins()
@@ -17,12 +17,12 @@ public sealed class TracePartBucketsTests
             {
                 for (var part = 0; part < 3; part++)
                 {
-                    buckets.AddStaged($"trace-{trace}", $"span:{part}", Utf8($"{{\"Name\":\"{trace}/{part}\"}}"));
+                    buckets.AddStaged($"trace-{trace}", $"span:{part}", Packed($"{trace}/{part}"));
                 }
             }
 
             Assert.False(buckets.MayHaveDuplicates);
-            buckets.AddStaged("trace-5", "span:1", Utf8("{\"Name\":\"again\"}"));
+            buckets.AddStaged("trace-5", "span:1", Packed("again"));
             Assert.True(buckets.MayHaveDuplicates);
             buckets.Add("trace-5", "span:9", "{\"Name\":\"earlier\"}");
 
@@ -34,15 +34,17 @@ public sealed class TracePartBucketsTests
                 foreach (var (traceId, parts) in traces)
                 {
                     Assert.True(seen.Add(traceId), $"{traceId} is in two buckets");
+                    Assert.All(parts, part => Assert.Equal(traceId, part.TraceId));
                     if (traceId == "trace-5")
                     {
                         Assert.Equal(4, parts.Count);
-                        Assert.Equal("{\"Name\":\"again\"}", System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:1").Body));
-                        Assert.Equal("{\"Name\":\"earlier\"}", System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:9").Body));
+                        Assert.Equal("again", parts.Single(part => part.PartId == "span:1").Name);
+                        Assert.Equal("earlier", parts.Single(part => part.PartId == "span:9").Name);
                     }
                     else
                     {
                         Assert.Equal(3, parts.Count);
+                        Assert.Equal($"{traceId[6..]}/2", parts.Single(part => part.PartId == "span:2").Name);
                     }
                 }
             }
@@ -57,23 +59,23 @@ public sealed class TracePartBucketsTests
     }
 
     [Fact]
-    public void Bodies_come_back_as_the_utf8_bytes_of_what_was_written_long_or_short()
+    public void Parts_come_back_whole_long_or_short_and_a_stored_body_that_does_not_read_fails_the_add()
     {
         var folder = Directory.CreateTempSubdirectory("buckets-test-").FullName;
-        // Longer than BinaryReader's 128-byte chunk, with characters of two, three and four UTF-8 bytes.
-        var longBody = "{\"Name\":\"" + string.Concat(Enumerable.Repeat("München — 東京 🚀 ", 40)) + "\"}";
+        // Longer than the read buffer's first size, with characters of two, three and four UTF-8 bytes.
+        var longName = string.Concat(Enumerable.Repeat("München — 東京 🚀 ", 200));
         using (var buckets = new TracePartBuckets(3, folder))
         {
-            buckets.AddStaged("trace-ü", "span:1", Utf8(longBody));
-            buckets.AddStaged("trace-ü", "span:2", Utf8("{}"));
-            buckets.Add("trace-ü", "span:0", "");
+            buckets.AddStaged("trace-ü", "span:1", Packed(longName));
+            buckets.AddStaged("trace-ü", "span:2", TracePartPacked.Pack(new TracePart()));
+            buckets.Add("trace-ü", "span:0", "{}");
+            Assert.ThrowsAny<System.Text.Json.JsonException>(() => buckets.Add("trace-ü", "span:3", "{\"Name\":"));
 
             var parts = Enumerable.Range(0, buckets.Count).SelectMany(buckets.Read).Single(trace => trace.TraceId == "trace-ü").Parts;
-            Assert.Equal(longBody, System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:1").Body));
-            Assert.Equal("{}", System.Text.Encoding.UTF8.GetString(parts.Single(part => part.PartId == "span:2").Body));
-            Assert.Empty(parts.Single(part => part.PartId == "span:0").Body);
-            Assert.Equal(string.Concat(Enumerable.Repeat("München — 東京 🚀 ", 40)),
-                TracePartJson.Deserialize(parts.Single(part => part.PartId == "span:1").Body).Name);
+            Assert.Equal(3, parts.Count);
+            Assert.Equal(longName, parts.Single(part => part.PartId == "span:1").Name);
+            Assert.Null(parts.Single(part => part.PartId == "span:2").Name);
+            Assert.Equal(PartKind.Trace, parts.Single(part => part.PartId == "span:0").Kind);
         }
 
         Directory.Delete(folder, recursive: true);

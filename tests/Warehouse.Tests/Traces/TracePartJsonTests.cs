@@ -152,6 +152,39 @@ public sealed class TracePartJsonTests
         }
     }
 
+    [Fact]
+    public void The_packed_form_reads_back_as_the_part_its_body_reads_back_as()
+    {
+        foreach (var part in Parts().Concat(RandomParts(2_000)))
+        {
+            var fromBody = TracePartJson.Deserialize(TracePartJson.SerializeToUtf8Bytes(part));
+            var packed = TracePartPacked.Pack(part);
+            var unpacked = TracePartPacked.Unpack(packed);
+            Assert.Equal(TracePartJson.Serialize(fromBody), TracePartJson.Serialize(unpacked));
+            Assert.Equal(fromBody.Start, unpacked.Start);
+            Assert.Equal(fromBody.Start?.Kind, unpacked.Start?.Kind);
+            Assert.Equal(fromBody.End?.Kind, unpacked.End?.Kind);
+            Assert.Equal(fromBody.FeedbackAt?.Kind, unpacked.FeedbackAt?.Kind);
+            Assert.Equal(fromBody.Keys is null, unpacked.Keys is null);
+            Assert.Equal(fromBody.Keys?.ToList(), unpacked.Keys?.ToList());
+            Assert.Equal(fromBody.DerivedKeys?.ToList(), unpacked.DerivedKeys?.ToList());
+            Assert.Equal(fromBody.Attributes?.ToList(), unpacked.Attributes?.ToList());
+            Assert.Equal(fromBody.CostUsd.HasValue ? BitConverter.DoubleToInt64Bits(fromBody.CostUsd.Value) : (long?)null,
+                unpacked.CostUsd.HasValue ? BitConverter.DoubleToInt64Bits(unpacked.CostUsd.Value) : (long?)null);
+            Assert.Equal("", unpacked.TraceId);
+            Assert.Equal("", unpacked.PartId);
+            Assert.True(packed.Length < TracePartJson.SerializeToUtf8Bytes(part).Length + 16);
+        }
+    }
+
+    [Fact]
+    public void A_packed_form_with_bytes_left_over_or_cut_short_is_refused()
+    {
+        var packed = TracePartPacked.Pack(Parts().Last());
+        Assert.Throws<InvalidDataException>(() => TracePartPacked.Unpack([.. packed, 0]));
+        Assert.ThrowsAny<Exception>(() => TracePartPacked.Unpack(packed.AsSpan(0, packed.Length - 3)));
+    }
+
     [Theory]
     [InlineData("""{"Kind":"span"}""")]
     [InlineData("""{"Kind":1,"Role":3}""")]

@@ -151,6 +151,12 @@ public sealed partial class OtlpTracesSource : TracePartFormat
                 Records.AddRange(ReadRequest(document, number, () => System.Text.Encoding.UTF8.GetString(bytes.Span), span => TextOf(span, bytes), rules));
             }
 
+            // The parts' body and packed form too, here on the pool: the loader's thread is busy enough storing them.
+            foreach (var record in Records)
+            {
+                record.Prepare();
+            }
+
             return this;
         }
 
@@ -260,7 +266,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             Kind = PartKind.Span,
             ParentId = parentId,
             IsRoot = parentId is null,
-            Name = span.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null,
+            Name = span.TryGetProperty("name"u8, out var name) && name.ValueKind == JsonValueKind.String ? Warehouse.Sources.Json.Utf8Strings.Get(name) : null,
             Start = start,
             End = end,
         };
@@ -295,7 +301,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
         part.SetKey("prompt_version", Attribute("llm.prompt_template.version"), derived: true);
 
         // Errors: span status ERROR or error.type; the type is error.type, else the exception event's type.
-        var status = span.TryGetProperty("status", out var statusElement) && statusElement.ValueKind == JsonValueKind.Object ? statusElement : default;
+        var status = span.TryGetProperty("status"u8, out var statusElement) && statusElement.ValueKind == JsonValueKind.Object ? statusElement : default;
         var statusCode = status.ValueKind == JsonValueKind.Object && status.TryGetProperty("code", out var code) ? code : default;
         var statusError = statusCode.ValueKind switch
         {
