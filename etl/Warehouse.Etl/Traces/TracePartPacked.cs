@@ -12,8 +12,10 @@ namespace Warehouse.Traces;
 /// their UTF-8 byte count and bytes, numbers and times as 8 bytes, maps as their count and pairs.
 /// <para>
 /// Why not the body: a million-span OTLP load read every body back for the roll-up, and parsing
-/// that JSON (property names, ISO times, numbers as text) was 4.2 s of the roll-up's 10.6 s of
-/// CPU; this form is about a third of the bytes and reads without parsing.
+/// that JSON (property names, ISO times, numbers as text) was the largest part of the roll-up's
+/// work on the pool; this form takes 40 % fewer bytes and reads in about half the time (0.6 µs a
+/// part instead of 1.1, measured on the benchmark's spans), with fewer bytes through the buckets'
+/// files.
 /// </para>
 /// </summary>
 internal static class TracePartPacked
