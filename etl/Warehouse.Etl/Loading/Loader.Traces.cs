@@ -133,10 +133,9 @@ public sealed partial class Loader
                 staged[2] = part.PartId;
                 staged[3] = KindNames[(int)part.Kind];
                 // UTF-8 bytes: the appender takes them as they are. The buckets take the packed form. Both written on
-                // the format's threads when it reads on the pool (OTLP), else here.
-                var body = record.Body ?? TracePartJson.SerializeToUtf8Bytes(part);
-                staged[4] = body;
-                buckets.AddStaged(part.TraceId, part.PartId, record.Packed ?? TracePartPacked.Pack(part));
+                // the format's threads when it reads on the pool (OTLP), else here; both copied before the next record.
+                staged[4] = record.IsPrepared ? record.Body : TracePartJson.SerializeToUtf8Bytes(part);
+                buckets.AddStaged(part.TraceId, part.PartId, record.IsPrepared ? record.Packed.Span : TracePartPacked.PackToSpan(part));
                 staged[5] = batchId;
                 staged[6] = startedAt;
                 accepted++;

@@ -158,24 +158,77 @@ public sealed class PartRecord
 
     public Func<string>? RawText { get; }
 
-    /// <summary>The part's body (<see cref="TracePartJson"/>), when the format wrote it on a thread of its own; else the loader writes it.</summary>
-    internal byte[]? Body { get; private set; }
+    /// <summary>
+    /// The part's body (<see cref="TracePartJson"/>) and its packed form for the roll-up's buckets
+    /// (<see cref="TracePartPacked"/>), when the format wrote them on a thread of its own
+    /// (<see cref="IsPrepared"/>); else the loader writes them. They live in a buffer the format
+    /// owns and reuses once the caller has asked for the next record: a row writer copies them, and
+    /// nothing may keep them.
+    /// </summary>
+    internal ReadOnlyMemory<byte> Body { get; private set; }
 
-    /// <summary>The part in the roll-up buckets' form (<see cref="TracePartPacked"/>), written with <see cref="Body"/>.</summary>
-    internal byte[]? Packed { get; private set; }
+    /// <inheritdoc cref="Body"/>
+    internal ReadOnlyMemory<byte> Packed { get; private set; }
+
+    internal bool IsPrepared { get; private set; }
 
     /// <summary>
-    /// Writes the part's body and packed form now, on the caller's thread: a format that reads its
-    /// records on the thread pool (OTLP) does, so the loader's thread only stores them. The part
-    /// must not change after this.
+    /// Writes the body and packed form of every part of <paramref name="records"/> into one buffer
+    /// rented from the shared pool (returned by the caller when the records are done with), on the
+    /// caller's thread: a format that reads its records on the thread pool (OTLP) does, so the
+    /// loader's thread only stores them, and a million parts do not allocate two arrays each.
+    /// The parts must not change after this.
     /// </summary>
-    internal void Prepare()
+    internal static byte[]? PrepareAll(List<PartRecord> records)
     {
-        if (Part is { } part)
+        byte[]? buffer = null;
+        var used = 0;
+        var bounds = new (int Body, int BodyLength, int PackedLength)[records.Count];
+        for (var index = 0; index < records.Count; index++)
         {
-            Body = TracePartJson.SerializeToUtf8Bytes(part);
-            Packed = TracePartPacked.Pack(part);
+            if (records[index].Part is not { } part)
+            {
+                continue;
+            }
+
+            var body = TracePartJson.SerializeToSpan(part);
+            bounds[index] = (used, body.Length, 0);
+            Append(ref buffer, ref used, body);
+            var packed = TracePartPacked.PackToSpan(part);
+            bounds[index].PackedLength = packed.Length;
+            Append(ref buffer, ref used, packed);
         }
+
+        for (var index = 0; index < records.Count; index++)
+        {
+            if (records[index].Part is not null)
+            {
+                var (start, bodyLength, packedLength) = bounds[index];
+                records[index].Body = new ReadOnlyMemory<byte>(buffer, start, bodyLength);
+                records[index].Packed = new ReadOnlyMemory<byte>(buffer, start + bodyLength, packedLength);
+                records[index].IsPrepared = true;
+            }
+        }
+
+        return buffer;
+    }
+
+    private static void Append(ref byte[]? buffer, ref int used, ReadOnlySpan<byte> bytes)
+    {
+        if (buffer is null || used + bytes.Length > buffer.Length)
+        {
+            var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(64 * 1024, Math.Max(used + bytes.Length, (buffer?.Length ?? 0) * 2)));
+            if (buffer is not null)
+            {
+                buffer.AsSpan(0, used).CopyTo(larger);
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            buffer = larger;
+        }
+
+        bytes.CopyTo(buffer.AsSpan(used));
+        used += bytes.Length;
     }
 
     public static PartRecord Reject(long recordNumber, string error, Func<string>? rawText = null) => new(recordNumber, error, rawText);

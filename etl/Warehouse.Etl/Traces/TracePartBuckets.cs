@@ -46,17 +46,17 @@ internal sealed class TracePartBuckets : IDisposable
         (int)Math.Clamp((parts + perBucket - 1) / Math.Max(1, perBucket), 1, max);
 
     /// <summary>Adds one of the file's own parts (packed, <see cref="TracePartPacked"/>), noting whether its key came before.</summary>
-    public void AddStaged(string traceId, string partId, byte[] packed)
+    public void AddStaged(string traceId, string partId, ReadOnlySpan<byte> packed)
     {
         _keys.Add(traceId, partId);
         Add(traceId, partId, packed);
     }
 
     /// <summary>Adds a stored part (its body as the database returns it, read as the JSON body it is).</summary>
-    public void Add(string traceId, string partId, string body) => Add(traceId, partId, TracePartPacked.Pack(TracePartJson.Deserialize(body)));
+    public void Add(string traceId, string partId, string body) => Add(traceId, partId, TracePartPacked.PackToSpan(TracePartJson.Deserialize(body)));
 
     /// <summary>Adds a packed part: trace id, part id (as BinaryWriter writes strings), the packed form's length and bytes.</summary>
-    private void Add(string traceId, string partId, byte[] packed)
+    private void Add(string traceId, string partId, ReadOnlySpan<byte> packed)
     {
         var bucket = (int)((uint)StringComparer.Ordinal.GetHashCode(traceId) % (uint)Count);
         var writer = _writers[bucket];

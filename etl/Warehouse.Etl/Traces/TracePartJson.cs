@@ -44,8 +44,11 @@ public static class TracePartJson
 
     public static string Serialize(TracePart part) => Encoding.UTF8.GetString(SerializeToUtf8Bytes(part));
 
-    /// <summary>The body as UTF-8 bytes: what the staging table and the roll-up's buckets take.</summary>
-    public static byte[] SerializeToUtf8Bytes(TracePart part)
+    /// <summary>The body as UTF-8 bytes: what the staging table takes.</summary>
+    public static byte[] SerializeToUtf8Bytes(TracePart part) => SerializeToSpan(part).ToArray();
+
+    /// <summary>The body as UTF-8 bytes in this thread's buffer: valid until the thread's next call.</summary>
+    internal static ReadOnlySpan<byte> SerializeToSpan(TracePart part)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
@@ -57,7 +60,7 @@ public static class TracePartJson
         }
 
         writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenSpan;
     }
 
     public static TracePart Deserialize(string body) => Deserialize(Encoding.UTF8.GetBytes(body));

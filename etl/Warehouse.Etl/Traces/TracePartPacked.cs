@@ -24,7 +24,10 @@ internal static class TracePartPacked
     private static ArrayBufferWriter<byte>? t_buffer;
 
     /// <summary>The part in packed form (its trace and part id are not part of it, as in the body).</summary>
-    public static byte[] Pack(TracePart part)
+    public static byte[] Pack(TracePart part) => PackToSpan(part).ToArray();
+
+    /// <summary>The packed form in this thread's buffer: valid until the thread's next call.</summary>
+    internal static ReadOnlySpan<byte> PackToSpan(TracePart part)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
         buffer.ResetWrittenCount();
@@ -53,7 +56,7 @@ internal static class TracePartPacked
         String(buffer, part.FeedbackComment);
         Time(buffer, part.FeedbackAt);
         Map(buffer, part.Attributes);
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenSpan;
     }
 
     /// <summary>The part a packed form holds (trace and part id left empty, for the caller to set).</summary>

@@ -37,6 +37,10 @@ public sealed class DuckDbRowWriter : IRowWriter
                     // Copied as they are into the vector: no string to encode (a VARCHAR's blob writer is the same call).
                     appenderRow.AppendValue(utf8.AsSpan());
                     break;
+                case ColumnType.Text when value is ReadOnlyMemory<byte> slice:
+                    // The appender takes a Span<byte> and only reads it.
+                    appenderRow.AppendValue(System.Runtime.InteropServices.MemoryMarshal.AsMemory(slice).Span);
+                    break;
                 case ColumnType.Text:
                     appenderRow.AppendValue((string)value);
                     break;

@@ -3,8 +3,9 @@ namespace Warehouse.Writing;
 /// <summary>
 /// Streams typed rows into one staging table through the engine's bulk path. Rows are not
 /// visible until <see cref="CompleteAsync"/>, and nothing is durable until the batch's
-/// transaction commits. A text cell is a string or its UTF-8 bytes (a byte[]; a trace part's body
-/// is serialized straight to them).
+/// transaction commits. A text cell is a string or its UTF-8 bytes (a byte[], or a
+/// ReadOnlyMemory&lt;byte&gt; slice of a buffer the caller reuses after the call: a trace part's
+/// body is serialized straight to them), so a writer converts or copies a cell before it returns.
 /// </summary>
 public interface IRowWriter : IAsyncDisposable
 {

@@ -51,6 +51,9 @@ public sealed class PostgresRowWriter : IRowWriter
                 case byte[] utf8 when _types[index] == NpgsqlDbType.Text:
                     _importer.Write(System.Text.Encoding.UTF8.GetString(utf8), NpgsqlDbType.Text);
                     break;
+                case ReadOnlyMemory<byte> slice when _types[index] == NpgsqlDbType.Text:
+                    _importer.Write(System.Text.Encoding.UTF8.GetString(slice.Span), NpgsqlDbType.Text);
+                    break;
                 case long number:
                     _importer.Write(number, _types[index]);
                     break;

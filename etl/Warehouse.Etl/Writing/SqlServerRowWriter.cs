@@ -49,6 +49,7 @@ public sealed class SqlServerRowWriter : IRowWriter
             {
                 null => DBNull.Value,
                 byte[] utf8 when _chunk.Columns[index].DataType == typeof(string) => System.Text.Encoding.UTF8.GetString(utf8),
+                ReadOnlyMemory<byte> slice when _chunk.Columns[index].DataType == typeof(string) => System.Text.Encoding.UTF8.GetString(slice.Span),
                 var value => value,
             };
         }

@@ -20,6 +20,34 @@ public sealed class OtlpReaderTests
         $$$"""{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bot"}}]},"scopeSpans":[{"spans":[{{{string.Join(",", spans)}}}]}]}]}""";
 
     [Fact]
+    public void Each_span_comes_with_its_body_and_packed_form_written_while_its_line_was_parsed()
+    {
+        var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
+        try
+        {
+            // Lines of many spans, so a line's buffer of bodies grows past its first size.
+            var lines = Enumerable.Range(0, 12).Select(line => Line(Enumerable.Range(0, 300).Select(span => Span(line, span, $"{line + 1:x16}{span + 1:x16}"))));
+            var path = Path.Combine(folder.FullName, "collector.jsonl");
+            File.WriteAllText(path, string.Join("\n", lines) + "\n");
+            var count = 0;
+            foreach (var record in new OtlpTracesSource().ReadParts(SourceFile.Probe(path), new TraceRules(OtlpTracesSource.SourceKey), CancellationToken.None))
+            {
+                // Read before asking for the next record: the buffer is reused after that.
+                Assert.True(record.IsPrepared);
+                Assert.Equal(TracePartJson.Serialize(record.Part!), Encoding.UTF8.GetString(record.Body.Span));
+                Assert.Equal(TracePartJson.Serialize(record.Part!), TracePartJson.Serialize(TracePartPacked.Unpack(record.Packed.Span)));
+                count++;
+            }
+
+            Assert.Equal(12 * 300, count);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Spans_of_many_lines_come_out_in_file_order_and_a_rejected_span_keeps_its_own_json()
     {
         var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
