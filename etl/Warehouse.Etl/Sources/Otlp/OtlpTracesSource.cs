@@ -184,7 +184,8 @@ public sealed partial class OtlpTracesSource : TracePartFormat
 
             if (_prepared is not null)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(_prepared);
+                // Cleared, so a record kept past its line (against PartRecord.Body's contract) reads zeros, not a plausible body.
+                System.Buffers.ArrayPool<byte>.Shared.Return(_prepared, clearArray: true);
                 _prepared = null;
             }
         }
