@@ -23,10 +23,10 @@ internal static class TracePartPacked
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
-    /// <summary>The part in packed form (its trace and part id are not part of it, as in the body).</summary>
-    public static byte[] Pack(TracePart part) => PackToSpan(part).ToArray();
-
-    /// <summary>The packed form in this thread's buffer: valid until the thread's next call.</summary>
+    /// <summary>
+    /// The part in packed form (its trace and part id are not part of it, as in the body), in this
+    /// thread's buffer: valid until the thread's next call.
+    /// </summary>
     internal static ReadOnlySpan<byte> PackToSpan(TracePart part)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);

@@ -5,7 +5,7 @@ namespace Warehouse.Tests.Traces;
 /// <summary>The roll-up's buckets: every part of a trace in one bucket, the last copy of a part wins, duplicates noticed.</summary>
 public sealed class TracePartBucketsTests
 {
-    private static byte[] Packed(string name) => TracePartPacked.Pack(new TracePart { Kind = PartKind.Span, Name = name });
+    private static byte[] Packed(string name) => TracePartPacked.PackToSpan(new TracePart { Kind = PartKind.Span, Name = name }).ToArray();
 
     [Fact]
     public void Each_trace_is_whole_in_one_bucket_and_the_last_copy_of_a_part_wins()
@@ -67,7 +67,7 @@ public sealed class TracePartBucketsTests
         using (var buckets = new TracePartBuckets(3, folder))
         {
             buckets.AddStaged("trace-ü", "span:1", Packed(longName));
-            buckets.AddStaged("trace-ü", "span:2", TracePartPacked.Pack(new TracePart()));
+            buckets.AddStaged("trace-ü", "span:2", TracePartPacked.PackToSpan(new TracePart()).ToArray());
             buckets.Add("trace-ü", "span:0", "{}");
             Assert.ThrowsAny<System.Text.Json.JsonException>(() => buckets.Add("trace-ü", "span:3", "{\"Name\":"));
 

@@ -158,7 +158,7 @@ public sealed class TracePartJsonTests
         foreach (var part in Parts().Concat(RandomParts(2_000)))
         {
             var fromBody = TracePartJson.Deserialize(TracePartJson.SerializeToUtf8Bytes(part));
-            var packed = TracePartPacked.Pack(part);
+            var packed = TracePartPacked.PackToSpan(part).ToArray();
             var unpacked = TracePartPacked.Unpack(packed);
             Assert.Equal(TracePartJson.Serialize(fromBody), TracePartJson.Serialize(unpacked));
             Assert.Equal(fromBody.Start, unpacked.Start);
@@ -180,7 +180,7 @@ public sealed class TracePartJsonTests
     [Fact]
     public void A_packed_form_with_bytes_left_over_or_cut_short_is_refused()
     {
-        var packed = TracePartPacked.Pack(Parts().Last());
+        var packed = TracePartPacked.PackToSpan(Parts().Last()).ToArray();
         Assert.Throws<InvalidDataException>(() => TracePartPacked.Unpack([.. packed, 0]));
         Assert.ThrowsAny<Exception>(() => TracePartPacked.Unpack(packed.AsSpan(0, packed.Length - 3)));
     }

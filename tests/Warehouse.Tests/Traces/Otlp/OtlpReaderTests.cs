@@ -19,111 +19,100 @@ public sealed class OtlpReaderTests
     private static string Line(IEnumerable<string> spans) =>
         $$$"""{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bot"}}]},"scopeSpans":[{"spans":[{{{string.Join(",", spans)}}}]}]}]}""";
 
+    /// <summary>A collector file of these lines in a folder of its own, deleted on dispose.</summary>
+    private sealed class CollectorFile : IDisposable
+    {
+        private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
+
+        public CollectorFile(IEnumerable<string> lines)
+        {
+            Path = System.IO.Path.Combine(_folder.FullName, "collector.jsonl");
+            File.WriteAllText(Path, string.Join("\n", lines) + "\n");
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => _folder.Delete(recursive: true);
+    }
+
     [Fact]
     public void Each_span_comes_with_its_body_and_packed_form_written_while_its_line_was_parsed()
     {
-        var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
-        try
+        // Lines of many spans, so a line's buffer of bodies grows past its first size.
+        using var file = new CollectorFile(Enumerable.Range(0, 12)
+            .Select(line => Line(Enumerable.Range(0, 300).Select(span => Span(line, span, $"{line + 1:x16}{span + 1:x16}")))));
+        var count = 0;
+        foreach (var record in new OtlpTracesSource().ReadParts(SourceFile.Probe(file.Path), new TraceRules(OtlpTracesSource.SourceKey), CancellationToken.None))
         {
-            // Lines of many spans, so a line's buffer of bodies grows past its first size.
-            var lines = Enumerable.Range(0, 12).Select(line => Line(Enumerable.Range(0, 300).Select(span => Span(line, span, $"{line + 1:x16}{span + 1:x16}"))));
-            var path = Path.Combine(folder.FullName, "collector.jsonl");
-            File.WriteAllText(path, string.Join("\n", lines) + "\n");
-            var count = 0;
-            foreach (var record in new OtlpTracesSource().ReadParts(SourceFile.Probe(path), new TraceRules(OtlpTracesSource.SourceKey), CancellationToken.None))
-            {
-                // Read before asking for the next record: the buffer is reused after that.
-                Assert.True(record.IsPrepared);
-                Assert.Equal(TracePartJson.Serialize(record.Part!), Encoding.UTF8.GetString(record.Body.Span));
-                Assert.Equal(TracePartJson.Serialize(record.Part!), TracePartJson.Serialize(TracePartPacked.Unpack(record.Packed.Span)));
-                count++;
-            }
+            // Read before asking for the next record: the buffer is reused after that.
+            Assert.True(record.IsPrepared);
+            Assert.Equal(TracePartJson.Serialize(record.Part!), Encoding.UTF8.GetString(record.Body.Span));
+            Assert.Equal(TracePartJson.Serialize(record.Part!), TracePartJson.Serialize(TracePartPacked.Unpack(record.Packed.Span)));
+            count++;
+        }
 
-            Assert.Equal(12 * 300, count);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+        Assert.Equal(12 * 300, count);
     }
 
     [Fact]
     public void Spans_of_many_lines_come_out_in_file_order_and_a_rejected_span_keeps_its_own_json()
     {
-        var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
-        try
+        var badSpan = Span(40, 3, "not-a-trace-id");
+        var lines = new List<string>();
+        for (var line = 0; line < 80; line++)
         {
-            var badSpan = Span(40, 3, "not-a-trace-id");
-            var lines = new List<string>();
-            for (var line = 0; line < 80; line++)
-            {
-                var spans = Enumerable.Range(0, 7).Select(span => line == 40 && span == 3 ? badSpan : Span(line, span, $"{line + 1:x16}{line + 1:x16}")).ToList();
-                lines.Add(line == 60 ? "{\"resourceSpans\": [ cut off" : Line(spans));
-            }
-
-            var path = Path.Combine(folder.FullName, "collector.jsonl");
-            File.WriteAllText(path, string.Join("\n", lines) + "\n");
-            var format = new OtlpTracesSource();
-            var records = format.ReadParts(SourceFile.Probe(path), new TraceRules(OtlpTracesSource.SourceKey), CancellationToken.None)
-                .Select(record => (record.RecordNumber, record.Part?.Name, record.Part?.InputTokens, record.Error, Raw: record.RawText?.Invoke()))
-                .ToList();
-
-            Assert.Equal(79 * 7 + 1, records.Count);
-            // Every span of every line but the cut-off one, in file order.
-            var expected = Enumerable.Range(0, 80).Where(line => line != 60)
-                .SelectMany(line => Enumerable.Range(0, 7).Select(span => (line, span)))
-                .ToList();
-            var parts = records.Where(record => record.Error is null).ToList();
-            Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => $"chat ü {item.line}/{item.span}"), parts.Select(part => part.Name));
-            Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => (long?)(item.line * 100 + item.span)), parts.Select(part => part.InputTokens));
-            Assert.Equal(records.Select(record => record.RecordNumber).Order(), records.Select(record => record.RecordNumber));
-
-            var rejects = records.Where(record => record.Error is not null).ToList();
-            Assert.Equal(2, rejects.Count);
-            Assert.Equal(41, rejects[0].RecordNumber);
-            Assert.Contains("traceId 'not-a-trace-id' is not 32 hex digits", rejects[0].Error);
-            Assert.Equal(badSpan, rejects[0].Raw);
-            Assert.Equal(61, rejects[1].RecordNumber);
-            Assert.StartsWith("the line is not valid JSON", rejects[1].Error);
-            Assert.Equal(lines[60], rejects[1].Raw);
+            var spans = Enumerable.Range(0, 7).Select(span => line == 40 && span == 3 ? badSpan : Span(line, span, $"{line + 1:x16}{line + 1:x16}")).ToList();
+            lines.Add(line == 60 ? "{\"resourceSpans\": [ cut off" : Line(spans));
         }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
+
+        using var file = new CollectorFile(lines);
+        var format = new OtlpTracesSource();
+        var records = format.ReadParts(SourceFile.Probe(file.Path), new TraceRules(OtlpTracesSource.SourceKey), CancellationToken.None)
+            .Select(record => (record.RecordNumber, record.Part?.Name, record.Part?.InputTokens, record.Error, Raw: record.RawText?.Invoke()))
+            .ToList();
+
+        Assert.Equal(79 * 7 + 1, records.Count);
+        // Every span of every line but the cut-off one, in file order.
+        var expected = Enumerable.Range(0, 80).Where(line => line != 60)
+            .SelectMany(line => Enumerable.Range(0, 7).Select(span => (line, span)))
+            .ToList();
+        var parts = records.Where(record => record.Error is null).ToList();
+        Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => $"chat ü {item.line}/{item.span}"), parts.Select(part => part.Name));
+        Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => (long?)(item.line * 100 + item.span)), parts.Select(part => part.InputTokens));
+        Assert.Equal(records.Select(record => record.RecordNumber).Order(), records.Select(record => record.RecordNumber));
+
+        var rejects = records.Where(record => record.Error is not null).ToList();
+        Assert.Equal(2, rejects.Count);
+        Assert.Equal(41, rejects[0].RecordNumber);
+        Assert.Contains("traceId 'not-a-trace-id' is not 32 hex digits", rejects[0].Error);
+        Assert.Equal(badSpan, rejects[0].Raw);
+        Assert.Equal(61, rejects[1].RecordNumber);
+        Assert.StartsWith("the line is not valid JSON", rejects[1].Error);
+        Assert.Equal(lines[60], rejects[1].Raw);
     }
 
     [Fact]
     public void A_caller_that_stops_early_leaves_nothing_running_that_fails()
     {
-        var folder = Directory.CreateTempSubdirectory("wh_otlp_reader_");
-        try
-        {
-            var path = Path.Combine(folder.FullName, "collector.jsonl");
-            File.WriteAllLines(path, Enumerable.Range(0, 30).Select(line => Line(Enumerable.Range(0, 50).Select(span => Span(line, span, $"{line + 1:x32}")))));
-            var format = new OtlpTracesSource();
-            var rules = new TraceRules(OtlpTracesSource.SourceKey);
+        using var file = new CollectorFile(Enumerable.Range(0, 30).Select(line => Line(Enumerable.Range(0, 50).Select(span => Span(line, span, $"{line + 1:x32}")))));
+        var format = new OtlpTracesSource();
+        var rules = new TraceRules(OtlpTracesSource.SourceKey);
 
-            Assert.Equal(10, format.ReadParts(SourceFile.Probe(path), rules, CancellationToken.None).Take(10).Count());
-            using var cancel = new CancellationTokenSource();
-            var read = 0;
-            Assert.ThrowsAny<OperationCanceledException>(() =>
-            {
-                foreach (var _ in format.ReadParts(SourceFile.Probe(path), rules, cancel.Token))
-                {
-                    if (++read == 120)
-                    {
-                        cancel.Cancel();
-                    }
-                }
-            });
-            // Both readers ran to completion on the file, which can be deleted (no handle left open).
-            File.Delete(path);
-        }
-        finally
+        Assert.Equal(10, format.ReadParts(SourceFile.Probe(file.Path), rules, CancellationToken.None).Take(10).Count());
+        using var cancel = new CancellationTokenSource();
+        var read = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() =>
         {
-            folder.Delete(recursive: true);
-        }
+            foreach (var _ in format.ReadParts(SourceFile.Probe(file.Path), rules, cancel.Token))
+            {
+                if (++read == 120)
+                {
+                    cancel.Cancel();
+                }
+            }
+        });
+        // Both readers ran to completion on the file, which can be deleted (no handle left open).
+        File.Delete(file.Path);
     }
 }
 
