@@ -115,7 +115,8 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
         var snapshot = await SnapshotAsync();
         Assert.Equal(1, await UniqueConstraintsAsync("trace_summaries"));
 
-        var result = new Migrator(Engine).Migrate();
+        var through0011 = migrations.Where(script => string.CompareOrdinal(script.Name, "0012") < 0).ToList();
+        var result = new Migrator(Engine, kind => kind == "migrations" ? through0011 : views).Migrate();
 
         Assert.Equal(["0011_loader_enforced_fact_keys.sql"], result.AppliedMigrations);
         Assert.Equal(snapshot, await SnapshotAsync());
@@ -129,6 +130,39 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
             "insert into quality.trace_summaries (source, trace_id, context_band, _batch_id, _loaded_at) values ('t', 'y', 'huge', 1, now()) returning 1"));
         Assert.True(await ScalarAsync<long>("select count(*) from quality.trace_slices") > 0);
         Assert.True(await ScalarAsync<long>("select count(*) from quality.eval_slices") > 0);
+    }
+
+    /// <summary>
+    /// 0012 rebuilds etl.trace_parts with the compression of its text columns named: a database that
+    /// already holds parts keeps every one of them, the roll-up reads them as before, and parts
+    /// stored afterwards are written with the named methods, not DuckDB's per-segment choice.
+    /// </summary>
+    [Fact]
+    public async Task Migration_0012_keeps_every_part_and_later_parts_are_stored_with_the_named_compression()
+    {
+        var migrations = Migrator.EmbeddedScripts("duckdb", "migrations");
+        var views = Migrator.EmbeddedScripts("duckdb", "views");
+        var before = migrations.Where(script => string.CompareOrdinal(script.Name, "0012") < 0).ToList();
+        new Migrator(Engine, kind => kind == "migrations" ? before : views).Migrate();
+        var loader = new Loader(Engine);
+        await loader.LoadFileAsync(Files.TraceJsonl("traces.jsonl", traces: 60, feedback: 0.5), new LoadOptions(), Token);
+        await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0001.jsonl"), new LoadOptions(), Token);
+        var snapshot = await SnapshotAsync();
+
+        var result = new Migrator(Engine).Migrate();
+
+        Assert.Equal(["0012_trace_parts_fixed_compression.sql"], result.AppliedMigrations);
+        Assert.Equal(snapshot, await SnapshotAsync());
+        // A later file's spans join the traces the earlier one began: the roll-up reads the rebuilt table's parts.
+        var later = await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0002.jsonl"), new LoadOptions(), Token);
+        Assert.Equal((FileLoadStatus.Loaded, 0L, 2L), (later.Status, later.RowsInserted, later.RowsUpdated));
+        await ScalarAsync<int>("checkpoint; select 1");
+        var methods = await QueryAsync<(string Column, string Compression)>(
+            "select distinct column_name as Column, compression as Compression from pragma_storage_info('etl.trace_parts') "
+            + "where segment_type = 'VARCHAR' and compression <> 'Constant' order by 1, 2");
+        Assert.Equal(
+            [("body", "FSST"), ("part_id", "FSST"), ("part_kind", "Dictionary"), ("source", "Dictionary"), ("trace_id", "Dictionary")],
+            methods);
     }
 
     [Fact]

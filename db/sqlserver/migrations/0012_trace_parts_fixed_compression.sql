@@ -1,0 +1,4 @@
+-- Nothing to change on SQL Server: etl.trace_parts keeps the storage of 0009 and 0010. DuckDB's
+-- 0012 names the compression of etl.trace_parts' text columns, because choosing it was 40 % of
+-- storing an OTLP load's parts there. The script exists so every engine folder holds the same
+-- numbered changes.
