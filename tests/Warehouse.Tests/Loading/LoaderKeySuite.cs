@@ -103,11 +103,7 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
     [Fact]
     public async Task Migration_0011_keeps_every_row_of_a_database_loaded_before_it()
     {
-        var migrations = Migrator.EmbeddedScripts("duckdb", "migrations");
-        var views = Migrator.EmbeddedScripts("duckdb", "views");
-        var before = migrations.Where(script => string.CompareOrdinal(script.Name, "0011") < 0).ToList();
-        Assert.Equal(10, before.Count);
-        new Migrator(Engine, kind => kind == "migrations" ? before : views).Migrate();
+        Assert.Equal(10, MigrateBefore("0011").AppliedMigrations.Count);
         var loader = new Loader(Engine);
         await loader.LoadFileAsync(Files.EvalCsv("evals.csv", cases: 40), new LoadOptions(), Token);
         await loader.LoadFileAsync(Files.TraceJsonl("traces.jsonl", traces: 60, feedback: 0.5), new LoadOptions(), Token);
@@ -115,8 +111,7 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
         var snapshot = await SnapshotAsync();
         Assert.Equal(1, await UniqueConstraintsAsync("trace_summaries"));
 
-        var through0011 = migrations.Where(script => string.CompareOrdinal(script.Name, "0012") < 0).ToList();
-        var result = new Migrator(Engine, kind => kind == "migrations" ? through0011 : views).Migrate();
+        var result = MigrateBefore("0012");
 
         Assert.Equal(["0011_loader_enforced_fact_keys.sql"], result.AppliedMigrations);
         Assert.Equal(snapshot, await SnapshotAsync());
@@ -140,10 +135,7 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
     [Fact]
     public async Task Migration_0012_keeps_every_part_and_later_parts_are_stored_with_the_named_compression()
     {
-        var migrations = Migrator.EmbeddedScripts("duckdb", "migrations");
-        var views = Migrator.EmbeddedScripts("duckdb", "views");
-        var before = migrations.Where(script => string.CompareOrdinal(script.Name, "0012") < 0).ToList();
-        new Migrator(Engine, kind => kind == "migrations" ? before : views).Migrate();
+        MigrateBefore("0012");
         var loader = new Loader(Engine);
         await loader.LoadFileAsync(Files.TraceJsonl("traces.jsonl", traces: 60, feedback: 0.5), new LoadOptions(), Token);
         await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0001.jsonl"), new LoadOptions(), Token);
@@ -183,6 +175,14 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
 
         Assert.Equal(0L, await StagingTablesAsync());
         Assert.Equal(1L, await ScalarAsync<long>("select count(*) from information_schema.tables where table_schema = 'etl' and table_name = 'stages_kept'"));
+    }
+
+    /// <summary>Applies the shipped migrations numbered below <paramref name="first"/> (and every view): a database as it stood before that one.</summary>
+    private MigrationResult MigrateBefore(string first)
+    {
+        var before = Migrator.EmbeddedScripts("duckdb", "migrations").Where(script => string.CompareOrdinal(script.Name, first) < 0).ToList();
+        var views = Migrator.EmbeddedScripts("duckdb", "views");
+        return new Migrator(Engine, kind => kind == "migrations" ? before : views).Migrate();
     }
 
     private Task<long> StagingTablesAsync() => ScalarAsync<long>(
