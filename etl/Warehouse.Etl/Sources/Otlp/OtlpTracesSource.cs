@@ -45,7 +45,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
 
             using (document)
             {
-                foreach (var record in ReadRequest(document, number, raw, span => () => span.GetRawText(), rules))
+                foreach (var record in ReadRequest(document, number, raw, default, rules))
                 {
                     yield return record;
                 }
@@ -152,26 +152,13 @@ public sealed partial class OtlpTracesSource : TracePartFormat
 
             using (document)
             {
-                Records.AddRange(ReadRequest(document, number, () => System.Text.Encoding.UTF8.GetString(bytes.Span), span => TextOf(span, bytes), rules));
+                Records.AddRange(ReadRequest(document, number, () => System.Text.Encoding.UTF8.GetString(bytes.Span), bytes, rules));
             }
 
             // The parts' body and packed form too, here on the pool: the loader's thread is busy enough storing them.
             _prepared = PartRecord.PrepareAll(Records);
 
             return this;
-        }
-
-        /// <summary>A span's JSON as it stands in the line, read from the line's bytes (which outlive the document).</summary>
-        private static Func<string> TextOf(JsonElement span, ReadOnlyMemory<byte> line)
-        {
-            if (!line.Span.Overlaps(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(span), out var offset))
-            {
-                var text = span.GetRawText();
-                return () => text;
-            }
-
-            var length = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(span).Length;
-            return () => System.Text.Encoding.UTF8.GetString(line.Span.Slice(offset, length));
         }
 
         public void Dispose()
@@ -192,34 +179,87 @@ public sealed partial class OtlpTracesSource : TracePartFormat
     }
 
     /// <summary>
-    /// The spans of one export request, in the order it lists them; <paramref name="textOf"/> gives a
-    /// span's JSON for a reject's evidence, read only if the span is rejected.
+    /// The spans of one export request, in the order it lists them. A span's JSON is a reject's evidence, read only if
+    /// the span is rejected: from <paramref name="line"/>, the bytes the document was parsed from, when it has them
+    /// (they outlive the document); else from the document, which lives until the caller has taken the span.
     /// </summary>
     private static IEnumerable<PartRecord> ReadRequest(JsonDocument document, long number, Func<string> raw,
-        Func<JsonElement, Func<string>> textOf, TraceRules rules)
+        ReadOnlyMemory<byte> line, TraceRules rules)
     {
         var resourceIndex = -1;
-        foreach (var resourceSpans in OtlpJson.Array(document.RootElement, "resourceSpans"))
+        foreach (var resourceSpans in OtlpJson.Array(document.RootElement, "resourceSpans"u8))
         {
             resourceIndex++;
             var resource = resourceSpans.TryGetProperty("resource", out var found) ? found : default;
             var resourceAttributes = resource.ValueKind == JsonValueKind.Object ? OtlpJson.Attributes(resource) : [];
             var scopeIndex = -1;
-            foreach (var scopeSpans in OtlpJson.Array(resourceSpans, "scopeSpans").Concat(OtlpJson.Array(resourceSpans, "instrumentationLibrarySpans")))
+            foreach (var scopeSpans in OtlpJson.Array(resourceSpans, "scopeSpans"u8).Concat(OtlpJson.Array(resourceSpans, "instrumentationLibrarySpans"u8)))
             {
                 scopeIndex++;
                 var spanIndex = -1;
-                foreach (var span in OtlpJson.Array(scopeSpans, "spans"))
+                foreach (var span in OtlpJson.Array(scopeSpans, "spans"u8))
                 {
                     spanIndex++;
-                    yield return ReadSpan(span, resourceAttributes, rules, number, (resourceIndex, scopeIndex, spanIndex), raw, textOf(span));
+                    yield return ReadSpan(span, resourceAttributes, rules, number, (resourceIndex, scopeIndex, spanIndex), raw, SpanEvidence.Of(span, line));
                 }
             }
         }
     }
 
+    /// <summary>Where a span's JSON is, for a reject's evidence: a slice of the line's bytes, or the document's element.</summary>
+    private readonly struct SpanEvidence
+    {
+        private readonly ReadOnlyMemory<byte> _utf8;
+        private readonly JsonElement _element;
+
+        private SpanEvidence(ReadOnlyMemory<byte> utf8, JsonElement element)
+        {
+            _utf8 = utf8;
+            _element = element;
+        }
+
+        public static SpanEvidence Of(JsonElement span, ReadOnlyMemory<byte> line)
+        {
+            var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(span);
+            return !line.IsEmpty && line.Span.Overlaps(raw, out var offset)
+                ? new SpanEvidence(line.Slice(offset, raw.Length), default)
+                : new SpanEvidence(default, span);
+        }
+
+        public PartRecord Accept(long number, TracePart part)
+        {
+            if (!_utf8.IsEmpty)
+            {
+                return new PartRecord(number, part, _utf8);
+            }
+
+            var element = _element;
+            return new PartRecord(number, part, () => element.GetRawText());
+        }
+
+        public PartRecord Reject(long number, string reason)
+        {
+            if (!_utf8.IsEmpty)
+            {
+                var utf8 = _utf8;
+                return PartRecord.Reject(number, reason, () => System.Text.Encoding.UTF8.GetString(utf8.Span));
+            }
+
+            var element = _element;
+            return PartRecord.Reject(number, reason, () => element.GetRawText());
+        }
+    }
+
+    /// <summary>A span's attributes, read into a list this thread reuses: nothing keeps them past <see cref="ReadSpan"/>.</summary>
+    [ThreadStatic]
+    private static List<KeyValuePair<string, string?>>? t_attributes;
+
+    /// <summary>The span's attributes and then its resource's, as the key rules read them (reused as <see cref="t_attributes"/>).</summary>
+    [ThreadStatic]
+    private static List<KeyValuePair<string, string?>>? t_keySources;
+
     private static PartRecord ReadSpan(JsonElement span, List<KeyValuePair<string, string?>> resourceAttributes, TraceRules rules,
-        long number, (int Resource, int Scope, int Span) index, Func<string> raw, Func<string> spanText)
+        long number, (int Resource, int Scope, int Span) index, Func<string> raw, SpanEvidence spanText)
     {
         // Only a reject names where the span sits.
         string Where() => $"resourceSpans[{index.Resource}].scopeSpans[{index.Scope}].spans[{index.Span}]";
@@ -234,15 +274,16 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             || !OtlpJson.TryTime(span, "startTimeUnixNano", out var start, out problem)
             || !OtlpJson.TryTime(span, "endTimeUnixNano", out var end, out problem))
         {
-            return PartRecord.Reject(number, $"{Where()}: {problem}", spanText);
+            return spanText.Reject(number, $"{Where()}: {problem}");
         }
 
         if (traceId is null || spanId is null)
         {
-            return PartRecord.Reject(number, $"{Where()}: the span has no {(traceId is null ? "traceId" : "spanId")}", spanText);
+            return spanText.Reject(number, $"{Where()}: the span has no {(traceId is null ? "traceId" : "spanId")}");
         }
 
-        var attributes = OtlpJson.Attributes(span);
+        var attributes = t_attributes ??= [];
+        OtlpJson.Attributes(span, attributes);
 
         // The first attribute of a name counts (a span that repeats a key keeps its first value). A search of the span's
         // dozen attributes, not a dictionary of them: a dictionary per span was a tenth of an OTLP load's garbage.
@@ -294,7 +335,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             || !TryCount(Attribute("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"), "output tokens", out var output, out problem)
             || !TryCost(Attribute("llm.cost.total"), out var cost, out problem))
         {
-            return PartRecord.Reject(number, $"{Where()} (span {spanId} of trace {traceId}): {problem}", spanText);
+            return spanText.Reject(number, $"{Where()} (span {spanId} of trace {traceId}): {problem}");
         }
 
         part.InputTokens = input;
@@ -318,7 +359,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             _ => false,
         };
         List<string>? exceptionTypes = null;
-        foreach (var item in OtlpJson.Array(span, "events"))
+        foreach (var item in OtlpJson.Array(span, "events"u8))
         {
             if (item.TryGetProperty("name", out var eventName) && eventName.ValueEquals("exception")
                 && OtlpJson.Attributes(item).FirstOrDefault(pair => pair.Key == "exception.type").Value is { } exceptionType)
@@ -352,7 +393,8 @@ public sealed partial class OtlpTracesSource : TracePartFormat
 
         // Keys: the span's own attributes before its resource's; OpenInference's `metadata` (a JSON
         // string of the app's context) is read as `metadata.<key>`.
-        var keySources = new List<KeyValuePair<string, string?>>(attributes.Count + resourceAttributes.Count);
+        var keySources = t_keySources ??= [];
+        keySources.Clear();
         foreach (var pair in attributes)
         {
             if ((pair.Key == "metadata" || pair.Key.EndsWith(".metadata", StringComparison.Ordinal)) && pair.Value?.TrimStart().StartsWith('{') == true)
@@ -383,7 +425,7 @@ public sealed partial class OtlpTracesSource : TracePartFormat
             part.SetAttribute("embedding_tokens", input?.ToString(CultureInfo.InvariantCulture));
         }
 
-        return new PartRecord(number, part, spanText);
+        return spanText.Accept(number, part);
     }
 
     /// <summary>

@@ -80,6 +80,9 @@ public sealed class OtlpReaderTests
         Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => $"chat ü {item.line}/{item.span}"), parts.Select(part => part.Name));
         Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => (long?)(item.line * 100 + item.span)), parts.Select(part => part.InputTokens));
         Assert.Equal(records.Select(record => record.RecordNumber).Order(), records.Select(record => record.RecordNumber));
+        // A kept span's record text (read only if the loader turns it down) is its own JSON too.
+        Assert.Equal(expected.Where(item => item != (40, 3)).Select(item => Span(item.line, item.span, $"{item.line + 1:x16}{item.line + 1:x16}")),
+            parts.Select(part => part.Raw));
 
         var rejects = records.Where(record => record.Error is not null).ToList();
         Assert.Equal(2, rejects.Count);
