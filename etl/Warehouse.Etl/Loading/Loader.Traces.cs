@@ -122,10 +122,12 @@ public sealed partial class Loader
         // Boxed once, not once per part (a million-span load boxed 100 MB of them).
         object batchId = batch.BatchId, startedAt = batch.StartedAt;
         await using var rows = engine.OpenRowWriter(batch.Connection, transaction!, staging, columns);
+        // One row array for every part: a writer copies the cells before it returns (IRowWriter).
+        var staged = new object?[width + 4];
         foreach (var record in batch.Format.ReadParts(file, batch.Rules, cancellationToken))
         {
             read++;
-            var staged = new object?[width + 4];
+            Array.Clear(staged);
             if (record.Part is { } part && PartProblem(part) is null)
             {
                 staged[0] = batch.Format.SourceName;
@@ -255,6 +257,7 @@ public sealed partial class Loader
         // before them in bucket order (so the staging table's rows, and a reject's record, do not depend on timing).
         var pending = new Queue<Task<List<RolledUpTrace>>>();
         var next = 0;
+        var staged = new object?[width + 4];
         try
         {
             while (next < buckets.Count || pending.Count > 0)
@@ -278,7 +281,7 @@ public sealed partial class Loader
                     }
 
                     stageRow++;
-                    var staged = new object?[width + 4];
+                    Array.Clear(staged);
                     if (trace.Row is { } row)
                     {
                         Array.Copy(row, staged, width);
@@ -324,11 +327,11 @@ public sealed partial class Loader
     private static List<RolledUpTrace> RollUpBucket(TraceBatch batch, TracePartBuckets buckets, int bucket, TableSchema summaries)
     {
         var builder = new RecordBuilder(summaries);
+        // Each trace's parts in part-id order (TraceRollup's tie-breaks rest on one order, whatever the files' was).
         var traces = buckets.Read(bucket);
         var results = new List<RolledUpTrace>(traces.Count);
         foreach (var (traceId, traceParts) in traces)
         {
-            traceParts.Sort((left, right) => string.CompareOrdinal(left.PartId, right.PartId));
             var record = TraceRollup.Build(batch.Format.SourceName, traceId, traceParts, batch.Rules);
             if (record is null)
             {

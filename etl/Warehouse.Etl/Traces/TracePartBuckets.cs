@@ -76,60 +76,137 @@ internal sealed class TracePartBuckets : IDisposable
     }
 
     /// <summary>
-    /// The parts of one bucket by trace, the traces in ordinal order of their ids, each part with its
-    /// trace and part id set; a part that came more than once (same trace and part id) counts as the
-    /// last one added.
+    /// The parts of one bucket by trace, the traces in ordinal order of their ids, each trace's parts in ordinal order
+    /// of their part ids, each part with its trace and part id set; a part that came more than once (same trace and
+    /// part id) counts as the last one added.
+    /// <para>
+    /// A list per trace, not a dictionary of its parts (a million-span roll-up allocated 300 MB of those): a part
+    /// that came before is looked for among the trace's few parts, or in an index once the trace has many. A trace id
+    /// is read into a buffer and made a string only the first time it comes, so a trace's parts share one.
+    /// </para>
     /// </summary>
     public List<(string TraceId, List<TracePart> Parts)> Read(int bucket)
     {
         Close(bucket);
-        var traces = new Dictionary<string, Dictionary<string, TracePart>>(StringComparer.Ordinal);
+        var traces = new Dictionary<string, TraceParts>(StringComparer.Ordinal);
+        var byText = traces.GetAlternateLookup<ReadOnlySpan<char>>();
         if (_counts[bucket] > 0)
         {
             var path = Path.Combine(_folder, $"{bucket}.parts");
             var packed = System.Buffers.ArrayPool<byte>.Shared.Rent(1024);
+            var chars = System.Buffers.ArrayPool<char>.Shared.Rent(256);
             try
             {
                 using var reader = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None, 1 << 16), Encoding.UTF8);
                 for (var count = _counts[bucket]; count > 0; count--)
                 {
-                    var traceId = reader.ReadString();
+                    // As BinaryWriter.Write(string) wrote it: the UTF-8 byte count, then the bytes.
+                    var idLength = reader.Read7BitEncodedInt();
+                    Fill(reader, ref packed, idLength);
+                    if (Encoding.UTF8.GetMaxCharCount(idLength) > chars.Length)
+                    {
+                        System.Buffers.ArrayPool<char>.Shared.Return(chars);
+                        chars = System.Buffers.ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(idLength));
+                    }
+
+                    var id = chars.AsSpan(0, Encoding.UTF8.GetChars(packed.AsSpan(0, idLength), chars));
+                    if (!byText.TryGetValue(id, out var trace))
+                    {
+                        trace = new TraceParts();
+                        byText[id] = trace;
+                    }
+
                     var partId = reader.ReadString();
                     var length = reader.Read7BitEncodedInt();
-                    if (length > packed.Length)
-                    {
-                        System.Buffers.ArrayPool<byte>.Shared.Return(packed);
-                        packed = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
-                    }
-
-                    reader.BaseStream.ReadExactly(packed, 0, length);
+                    Fill(reader, ref packed, length);
                     var part = TracePartPacked.Unpack(packed.AsSpan(0, length));
-                    if (!traces.TryGetValue(traceId, out var parts))
-                    {
-                        traces[traceId] = parts = new Dictionary<string, TracePart>(StringComparer.Ordinal);
-                    }
-
-                    part.TraceId = traceId;
                     part.PartId = partId;
-                    parts[partId] = part;
+                    trace.Add(part);
                 }
             }
             finally
             {
                 System.Buffers.ArrayPool<byte>.Shared.Return(packed);
+                System.Buffers.ArrayPool<char>.Shared.Return(chars);
             }
 
             File.Delete(path);
         }
 
         var order = new List<(string TraceId, List<TracePart> Parts)>(traces.Count);
-        foreach (var (traceId, parts) in traces)
+        foreach (var (traceId, trace) in traces)
         {
-            order.Add((traceId, [.. parts.Values]));
+            foreach (var part in trace.Parts)
+            {
+                part.TraceId = traceId;
+            }
+
+            // Part ids differ within a trace now, so an unstable sort is enough.
+            trace.Parts.Sort(static (left, right) => string.CompareOrdinal(left.PartId, right.PartId));
+            order.Add((traceId, trace.Parts));
         }
 
-        order.Sort((left, right) => string.CompareOrdinal(left.TraceId, right.TraceId));
+        order.Sort(static (left, right) => string.CompareOrdinal(left.TraceId, right.TraceId));
         return order;
+    }
+
+    /// <summary>The next <paramref name="length"/> bytes of the file into the start of <paramref name="buffer"/> (a larger rented one if need be).</summary>
+    private static void Fill(BinaryReader reader, ref byte[] buffer, int length)
+    {
+        if (length > buffer.Length)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        }
+
+        reader.BaseStream.ReadExactly(buffer, 0, length);
+    }
+
+    /// <summary>One trace's parts as a bucket is read: the last copy of a part replaces the one before it.</summary>
+    private sealed class TraceParts
+    {
+        /// <summary>Up to this many parts, a part id is looked for in the list; past it, in <see cref="_index"/>.</summary>
+        private const int Scanned = 16;
+
+        private Dictionary<string, int>? _index;
+
+        public List<TracePart> Parts { get; } = new(4);
+
+        public void Add(TracePart part)
+        {
+            if (_index is null)
+            {
+                for (var at = 0; at < Parts.Count; at++)
+                {
+                    if (string.Equals(Parts[at].PartId, part.PartId, StringComparison.Ordinal))
+                    {
+                        Parts[at] = part;
+                        return;
+                    }
+                }
+
+                Parts.Add(part);
+                if (Parts.Count > Scanned)
+                {
+                    _index = new Dictionary<string, int>(Parts.Count * 2, StringComparer.Ordinal);
+                    for (var at = 0; at < Parts.Count; at++)
+                    {
+                        _index[Parts[at].PartId] = at;
+                    }
+                }
+
+                return;
+            }
+
+            if (_index.TryGetValue(part.PartId, out var known))
+            {
+                Parts[known] = part;
+                return;
+            }
+
+            _index[part.PartId] = Parts.Count;
+            Parts.Add(part);
+        }
     }
 
     private void Close(int bucket)

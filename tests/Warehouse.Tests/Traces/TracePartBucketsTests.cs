@@ -58,6 +58,40 @@ public sealed class TracePartBucketsTests
         Directory.Delete(folder);
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(60)]
+    public void A_trace_of_few_or_many_parts_comes_back_in_part_id_order_with_the_last_copy_of_each(int spans)
+    {
+        var folder = Directory.CreateTempSubdirectory("buckets-test-").FullName;
+        using (var buckets = new TracePartBuckets(2, folder))
+        {
+            // Added in descending order, the first part again at the end, and a stored part in between.
+            for (var span = spans - 1; span >= 0; span--)
+            {
+                buckets.AddStaged("trace-big", $"span:{span:D3}", Packed($"first {span}"));
+            }
+
+            buckets.Add("trace-big", "feedback:1", "{\"Kind\":\"Feedback\",\"FeedbackName\":\"thumbs\"}");
+            buckets.AddStaged("trace-big", $"span:{spans - 1:D3}", Packed("again"));
+            buckets.AddStaged("trace-big", "span:000", Packed("again 0"));
+
+            var (traceId, parts) = Enumerable.Range(0, buckets.Count).SelectMany(buckets.Read).Single();
+            Assert.Equal("trace-big", traceId);
+            Assert.Equal(spans + 1, parts.Count);
+            Assert.Equal(parts.Select(part => part.PartId).Order(StringComparer.Ordinal), parts.Select(part => part.PartId));
+            Assert.Equal("feedback:1", parts[0].PartId);
+            Assert.Equal("thumbs", parts[0].FeedbackName);
+            Assert.Equal("again 0", parts[1].Name);
+            Assert.Equal("again", parts[^1].Name);
+            Assert.Equal("first 1", parts.Single(part => part.PartId == "span:001").Name);
+            // One trace id string for all of the trace's parts.
+            Assert.All(parts, part => Assert.Same(traceId, part.TraceId));
+        }
+
+        Directory.Delete(folder, recursive: true);
+    }
+
     [Fact]
     public void Parts_come_back_whole_long_or_short_and_a_stored_body_that_does_not_read_fails_the_add()
     {
