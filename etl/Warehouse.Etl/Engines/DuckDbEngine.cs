@@ -129,12 +129,61 @@ public sealed partial class DuckDbEngine(string connectionString) : WarehouseEng
               + "Raise it, e.g. WAREHOUSE_DUCKDB__LOADERMEMORYLIMIT=1GB, or \"DuckDb\": { \"LoaderMemoryLimit\": \"1GB\" } in appsettings.json."
             : null;
 
+    /// <summary>
+    /// An in-memory database attached to the loader's DuckDB instance, so every connection of the process
+    /// to the file sees it (unlike a temp table, which only its own connection sees): the staging tables a
+    /// sibling connection fills for the batch's transaction live there. Like temp tables, its tables are
+    /// uncompressed, spill to the temp directory under the memory cap, and vanish with the process.
+    /// </summary>
+    public const string SharedCatalog = "warehouse_loader_scratch";
+
+    /// <summary>
+    /// A second connection to the same DuckDB instance (DuckDB.NET shares one per file within the process):
+    /// it runs on a thread of its own beside the first, DuckDB executing each connection's statement on the
+    /// thread that calls it. Not for an in-memory database: each connection to ':memory:' is a database of its own.
+    /// </summary>
+    public override async Task<DbConnection?> OpenSiblingAsync(CancellationToken cancellationToken)
+    {
+        var file = FilePath.Trim();
+        if (file.Length == 0 || file.StartsWith(":memory:", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var sibling = await OpenAsync(cancellationToken);
+        try
+        {
+            await using var command = sibling.CreateCommand();
+            command.CommandText = $"attach if not exists ':memory:' as {SharedCatalog}";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return sibling;
+        }
+        catch
+        {
+            await sibling.DisposeAsync();
+            throw;
+        }
+    }
+
+    public override string SharedStagingName(string name) => $"{SharedCatalog}.main.{name}";
+
     protected override async Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         if (MemoryLimit is not null && !ConnectionString.Contains("memory_limit", StringComparison.OrdinalIgnoreCase))
         {
             await using var command = connection.CreateCommand();
             command.CommandText = $"set memory_limit = '{MemoryLimit}'";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (MemoryLimit is not null)
+        {
+            // A loader's RSS cap holds only if freed memory goes back to the system: with the allocator's background
+            // thread, pages a thread freed are returned while the load runs, not kept for that thread to reuse. Measured
+            // on a 1-million-span OTLP load, where a second thread stores the parts while the roll-up appends (see
+            // Loader.RollUpWhileStoringAsync): 507-570 MB of RSS without, 459-485 MB with.
+            await using var command = connection.CreateCommand();
+            command.CommandText = "set allocator_background_threads = true";
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

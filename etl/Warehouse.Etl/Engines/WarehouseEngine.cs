@@ -120,6 +120,17 @@ public abstract partial class WarehouseEngine(string connectionString)
     public virtual bool StagesBeforeTransaction => false;
 
     /// <summary>
+    /// A second connection to the same database, for a step that runs beside the batch's transaction
+    /// on the first (a trace batch's roll-up, while its parts are stored); null where the engine does
+    /// not run steps side by side (then they run one after the other). The two connections share
+    /// staging tables named by <see cref="SharedStagingName"/> only.
+    /// </summary>
+    public virtual Task<DbConnection?> OpenSiblingAsync(CancellationToken cancellationToken) => Task.FromResult<DbConnection?>(null);
+
+    /// <summary>A staging table that both a connection and its sibling (<see cref="OpenSiblingAsync"/>) see.</summary>
+    public virtual string SharedStagingName(string name) => StagingName(name);
+
+    /// <summary>
     /// True where a batch into an empty fact table appends its rows straight into the table inside
     /// the batch's transaction, with no staging table (rejects still go to one), and removes the
     /// earlier of two rows with one key afterwards (<see cref="DeduplicateTableSql"/>). DuckDB: a

@@ -30,6 +30,20 @@ public sealed partial class Loader
     /// <summary>Tests cut the roll-up into many small ranges with this (one trace per range at 1), in their own async flow only.</summary>
     internal static readonly AsyncLocal<int?> RollupPartsOverride = new();
 
+    /// <summary>
+    /// Tests make a trace batch fail at a named point with this, in their own async flow only: "storing" (as the parts'
+    /// insert starts) or "rolling up" (as the first bucket's rows are written).
+    /// </summary>
+    internal static readonly AsyncLocal<string?> FailAt = new();
+
+    private static void FailHereInTests(string point)
+    {
+        if (FailAt.Value == point)
+        {
+            throw new InvalidOperationException($"a test stopped the batch while {point}");
+        }
+    }
+
     private async Task<FileLoadResult> LoadTracePartsAsync(DbConnection connection, DetectedSource source, string filePath,
         long batchId, DateTime startedAt, CancellationToken cancellationToken)
     {
@@ -45,9 +59,14 @@ public sealed partial class Loader
         // during the roll-up (see BatchScope).
         var partStaging = engine.StagingName($"stage_trace_parts_{batchId}");
         var earlierStaging = engine.StagingName($"stage_trace_earlier_{batchId}");
-        var summaryStaging = engine.StagingName($"stage_trace_summaries_{batchId}");
         using var buckets = new TracePartBuckets(TracePartBuckets.CountFor(EstimatedParts(source.File), RollupPartsOverride.Value ?? BucketParts));
-        await using var scope = await BatchScope.OpenAsync(connection, engine, [partStaging, earlierStaging, summaryStaging], cancellationToken);
+        // Where the engine has one (DuckDB), a second connection rolls the traces up while the first stores the parts
+        // inside the batch's transaction; the roll-up's staging tables are then ones both connections see.
+        await using var sibling = engine.StagesBeforeTransaction ? await engine.OpenSiblingAsync(cancellationToken) : null;
+        var summaryStaging = sibling is null ? engine.StagingName($"stage_trace_summaries_{batchId}") : engine.SharedStagingName($"stage_trace_summaries_{batchId}");
+        var summaryRejects = engine.SharedStagingName($"stage_trace_summary_rejects_{batchId}");
+        await using var scope = await BatchScope.OpenAsync(connection, engine,
+            sibling is null ? [partStaging, earlierStaging, summaryStaging] : [partStaging, earlierStaging, summaryStaging, summaryRejects], cancellationToken);
         _step = "staging the file's parts";
         var (read, accepted, rejected) = await StagePartsAsync(batch, scope.Staging, source.File, partStaging, buckets, cancellationToken);
         if (read == 0 && !format.MayHaveNoParts)
@@ -61,27 +80,35 @@ public sealed partial class Loader
             await ExecuteAsync(connection, scope.Staging, engine.DeduplicateSql(partStaging, TableSchema.TraceParts), cancellationToken);
         }
 
-        // Before this file's parts go in: the stored parts of its traces that it does not bring again.
+        // Before this file's parts go in: the stored parts of its traces that it does not bring again, into the buckets.
         _step = "rolling up the traces the file touched";
         var earlier = await EarlierPartsAsync(batch, scope.Staging, partStaging, earlierStaging, cancellationToken);
-        var (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, scope.Staging, buckets, earlier, summaryStaging, cancellationToken);
-
-        var transaction = await scope.TransactionAsync(cancellationToken);
-        _step = "storing the parts in etl.trace_parts";
-        await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
-        if (earlier is null)
+        if (earlier is not null)
         {
-            // The store holds no part of this source yet, and the staging table no part twice: every part is new, and
-            // a plain insert spares the anti-join against the table.
-            await ExecuteAsync(connection, transaction, engine.InsertAllSql(partStaging, TableSchema.TraceParts), cancellationToken);
+            await ReadEarlierAsync(connection, scope.Staging, earlier, buckets, cancellationToken);
+        }
+
+        DbTransaction transaction;
+        long touched, rolledUp, waiting, rollupRejects;
+        if (sibling is null)
+        {
+            (touched, rolledUp, waiting, rollupRejects) = await RollUpAsync(batch, connection, scope.Staging, buckets, summaryStaging, cancellationToken);
+            transaction = await scope.TransactionAsync(cancellationToken);
+            _step = "storing the parts in etl.trace_parts";
+            await StorePartsAsync(connection, transaction, partStaging, earlier is null, batchId, filePath, startedAt, cancellationToken);
+            await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         }
         else
         {
-            await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
-            await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+            transaction = await scope.TransactionAsync(cancellationToken);
+            (touched, rolledUp, waiting, rollupRejects) = await RollUpWhileStoringAsync(batch, sibling, transaction, buckets, partStaging,
+                earlier is null, summaryStaging, summaryRejects, cancellationToken);
+            if (rollupRejects > 0)
+            {
+                await InsertRejectsAsync(connection, transaction, summaryRejects, batchId, filePath, startedAt, cancellationToken);
+            }
         }
 
-        await MoveRejectsAsync(connection, transaction, summaryStaging, batchId, filePath, startedAt, cancellationToken);
         var summaries = TableSchema.TraceSummaries;
         _step = "upserting the rolled-up rows into quality.trace_summaries";
         var updated = await UpdateChangedAsync(connection, transaction, summaryStaging, summaries, cancellationToken);
@@ -95,6 +122,89 @@ public sealed partial class Loader
         var message = rejected > 0 ? $"{rejected} record(s) rejected; see etl.rejected_records where batch_id = {batchId}" : null;
         return new FileLoadResult(filePath, status, batchId, format.Name, summaries.QualifiedName, read, accepted, rejected, inserted, updated,
             message, batch.FirstRejects, counts);
+    }
+
+    /// <summary>
+    /// The batch's parts into etl.trace_parts, inside its transaction: its rejects into etl.rejected_records, then the
+    /// parts. On a first load of the source (<paramref name="allNew"/>: the store holds none of its parts, and the staging
+    /// table no part twice) every part is new, and a plain insert spares the anti-join against the table.
+    /// </summary>
+    private async Task StorePartsAsync(DbConnection connection, DbTransaction transaction, string partStaging, bool allNew, long batchId,
+        string filePath, DateTime startedAt, CancellationToken cancellationToken)
+    {
+        FailHereInTests("storing");
+        await MoveRejectsAsync(connection, transaction, partStaging, batchId, filePath, startedAt, cancellationToken);
+        if (allNew)
+        {
+            await ExecuteAsync(connection, transaction, engine.InsertAllSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
+        else
+        {
+            await UpdateChangedAsync(connection, transaction, partStaging, TableSchema.TraceParts, cancellationToken);
+            await ExecuteAsync(connection, transaction, engine.InsertNewSql(partStaging, TableSchema.TraceParts), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The roll-up on the sibling connection while the batch's connection stores the parts in its transaction on a
+    /// thread of its own: the roll-up is mostly the thread pool's work and the parts' insert one DuckDB statement on
+    /// one thread, so on two cores they overlap (measured on a 1-million-span file: see README, "Measure speed and
+    /// memory"). The roll-up's rows are committed as they are appended, so they spill under the memory cap as before;
+    /// the transaction reads them once both are done. Its rejects go to a table of their own
+    /// (<paramref name="rejectStaging"/>): a transaction that writes the database cannot also delete from the shared one.
+    /// Whichever fails first stops the other, and both have stopped before this returns or throws.
+    /// </summary>
+    private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpWhileStoringAsync(TraceBatch batch, DbConnection sibling,
+        DbTransaction transaction, TracePartBuckets buckets, string partStaging, bool allNew, string summaryStaging, string rejectStaging,
+        CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var storing = Task.Factory.StartNew(
+                () => StorePartsAsync(batch.Connection, transaction, partStaging, allNew, batch.BatchId, batch.FilePath, batch.StartedAt, stop.Token),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            .Unwrap();
+        _ = storing.ContinueWith(_ => StopQuietly(stop), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        (long Touched, long RolledUp, long Waiting, long Rejected) counts;
+        try
+        {
+            counts = await RollUpAsync(batch, sibling, null, buckets, summaryStaging, stop.Token);
+            if (counts.Rejected > 0)
+            {
+                await ExecuteAsync(sibling, null, $"create or replace table {rejectStaging} as select * from {summaryStaging} where _reject_reason is not null",
+                    stop.Token);
+                await ExecuteAsync(sibling, null, $"delete from {summaryStaging} where _reject_reason is not null", stop.Token);
+            }
+        }
+        catch
+        {
+            // The parts' insert has stopped (or finished) before the batch's connection is used again; if it failed
+            // first (and so stopped the roll-up), its error is the one to report.
+            await stop.CancelAsync();
+            await ((Task)storing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (storing.IsFaulted)
+            {
+                _step = "storing the parts in etl.trace_parts";
+                await storing;
+            }
+
+            throw;
+        }
+
+        _step = "storing the parts in etl.trace_parts";
+        await storing;
+        return counts;
+    }
+
+    /// <summary>Cancels unless the batch is already done with the source (it may finish before a failed insert's continuation runs).</summary>
+    private static void StopQuietly(CancellationTokenSource stop)
+    {
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     /// <summary>What one trace batch's steps share.</summary>
@@ -232,24 +342,13 @@ public sealed partial class Loader
     /// file did not replace, added to the same buckets. A bucket at a time holds all parts of its
     /// traces, so memory stays bounded by one bucket. A trace with only feedback so far waits.
     /// </summary>
-    private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbTransaction? transaction,
-        TracePartBuckets buckets, string? earlier, string staging, CancellationToken cancellationToken)
+    private async Task<(long Touched, long RolledUp, long Waiting, long Rejected)> RollUpAsync(TraceBatch batch, DbConnection connection,
+        DbTransaction? transaction, TracePartBuckets buckets, string staging, CancellationToken cancellationToken)
     {
-        var connection = batch.Connection;
         var summaries = TableSchema.TraceSummaries;
         var columns = StagingColumns(summaries);
         var width = summaries.Columns.Count;
         await ExecuteAsync(connection, transaction, engine.CreateStagingSql(staging, columns), cancellationToken);
-
-        if (earlier is not null)
-        {
-            // Read by ranges of trace ids, so an earlier set as big as a whole store is never one result.
-            var (_, bounds) = await RollupRangesAsync(connection, transaction, earlier, cancellationToken);
-            for (var range = 0; range < bounds.Count; range++)
-            {
-                await ReadRangeAsync(connection, transaction, earlier, range == 0 ? null : bounds[range - 1], bounds[range], buckets.Add, cancellationToken);
-            }
-        }
 
         long touched = 0, rolledUp = 0, waiting = 0, rejected = 0, stageRow = 0;
         await using var rows = engine.OpenRowWriter(connection, transaction!, staging, columns);
@@ -273,6 +372,7 @@ public sealed partial class Loader
                 // by 50-150 MB (measured on a 1-million-span load). The pool makes up for the blocked thread.
                 foreach (var trace in pending.Dequeue().GetAwaiter().GetResult())
                 {
+                    FailHereInTests("rolling up");
                     touched++;
                     if (trace.Row is null && trace.Reason is null)
                     {
@@ -312,6 +412,17 @@ public sealed partial class Loader
 
         await rows.CompleteAsync(cancellationToken);
         return (touched, rolledUp, waiting, rejected);
+    }
+
+    /// <summary>The earlier stored parts (<see cref="EarlierPartsAsync"/>) into the buckets, by ranges of trace ids, so an earlier set as big as a whole store is never one result.</summary>
+    private async Task ReadEarlierAsync(DbConnection connection, DbTransaction? transaction, string earlier, TracePartBuckets buckets,
+        CancellationToken cancellationToken)
+    {
+        var (_, bounds) = await RollupRangesAsync(connection, transaction, earlier, cancellationToken);
+        for (var range = 0; range < bounds.Count; range++)
+        {
+            await ReadRangeAsync(connection, transaction, earlier, range == 0 ? null : bounds[range - 1], bounds[range], buckets.Add, cancellationToken);
+        }
     }
 
     /// <summary>How many buckets roll up at once on the thread pool (the loader's thread writes the rows).</summary>

@@ -503,13 +503,18 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     private async Task MoveRejectsAsync(DbConnection connection, DbTransaction transaction, string staging, long batchId, string filePath,
         DateTime startedAt, CancellationToken cancellationToken)
     {
+        await InsertRejectsAsync(connection, transaction, staging, batchId, filePath, startedAt, cancellationToken);
+        await ExecuteAsync(connection, transaction, $"delete from {staging} where _reject_reason is not null", cancellationToken);
+    }
+
+    /// <summary>A staging table's rejected rows into etl.rejected_records (the staging table is only read).</summary>
+    private async Task InsertRejectsAsync(DbConnection connection, DbTransaction transaction, string staging, long batchId, string filePath,
+        DateTime startedAt, CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
                 "insert into etl.rejected_records (batch_id, file_path, record_number, reason, raw_record, rejected_at) "
                 + $"select @batchId, @filePath, _record_number, _reject_reason, _raw_record, @startedAt from {staging} "
                 + "where _reject_reason is not null"),
             new { batchId, filePath, startedAt }, transaction, cancellationToken: cancellationToken));
-        await ExecuteAsync(connection, transaction, $"delete from {staging} where _reject_reason is not null", cancellationToken);
-    }
 
     /// <summary>Records the batch's counts and status and commits its transaction.</summary>
     private async Task<FileLoadStatus> FinishBatchAsync(DbConnection connection, DbTransaction transaction, long batchId,

@@ -12,10 +12,14 @@ public sealed class DuckDbRowWriter : IRowWriter
 
     public DuckDbRowWriter(DuckDBConnection connection, string stagingName, IReadOnlyList<(string Name, ColumnType Type)> columns)
     {
-        // A schema-qualified name is a table of the database; a bare name (every staging table) a temp table.
-        _appender = stagingName.Split('.') is [var schema, var table]
-            ? connection.CreateAppender(schema, table)
-            : connection.CreateAppender("temp", "main", stagingName);
+        // A schema-qualified name is a table of the database, a catalog-qualified one a table of an attached database
+        // (DuckDbEngine.SharedCatalog); a bare name (most staging tables) a temp table.
+        _appender = stagingName.Split('.') switch
+        {
+            [var catalog, var schema, var table] => connection.CreateAppender(catalog, schema, table),
+            [var schema, var table] => connection.CreateAppender(schema, table),
+            _ => connection.CreateAppender("temp", "main", stagingName),
+        };
         _types = columns.Select(column => column.Type).ToArray();
     }
 

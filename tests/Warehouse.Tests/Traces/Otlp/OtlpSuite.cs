@@ -173,6 +173,32 @@ public abstract class OtlpSuite : TraceSuite
         Assert.Equal(16L, await PartCountAsync("otlp"));
     }
 
+    private static string SpanLine(string traceId, string spanId, string band) =>
+        $$$"""{"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"spans":[{"traceId":"{{{traceId}}}","spanId":"{{{spanId}}}","name":"turn","startTimeUnixNano":"1764151200000000000","endTimeUnixNano":"1764151201000000000","attributes":[{"key":"app.context_band","value":{"stringValue":"{{{band}}}"}}],"status":{}}]}]}]}""";
+
+    [Fact]
+    public async Task A_trace_whose_rolled_up_row_the_table_refuses_is_rejected_as_a_trace_and_a_later_file_can_mend_it()
+    {
+        // The roll-up, not the span, is what the table refuses: a context band that is not a band.
+        var file = Files.Write("collector-bands.jsonl", string.Join("\n",
+            SpanLine(T1, "1111111111111111", "<2k"), SpanLine(T2, "2222222222222222", "huge"), SpanLine(T3, "3333333333333333", "8k-32k")) + "\n");
+        var result = await LoadAsync(file);
+
+        Assert.Equal(FileLoadStatus.LoadedWithRejects, result.Status);
+        Assert.Equal((3L, 3L, 1L, 2L), (result.RowsRead, result.RowsLoaded, result.RowsRejected, result.RowsInserted));
+        var reject = Assert.Single(await RejectsAsync(result.BatchId!.Value));
+        Assert.Equal(0L, reject.RecordNumber);
+        Assert.StartsWith($"trace {T2}: context_band 'huge' is not one of ", reject.Reason);
+        Assert.Contains("\"huge\"", await ScalarAsync<string>("select raw_record from etl.rejected_records"));
+        Assert.Equal([T3, T1], (await TraceRowsAsync()).OrderBy(row => row.context_band, StringComparer.Ordinal).Select(row => row.trace_id));
+        // Every part is kept, the refused trace's too: a later export of its span rolls it up.
+        Assert.Equal(3L, await PartCountAsync("otlp"));
+
+        var mended = await LoadAsync(Files.Write("collector-bands-2.jsonl", SpanLine(T2, "2222222222222222", "2k-8k") + "\n"));
+        Assert.Equal((FileLoadStatus.Loaded, 1L, 0L), (mended.Status, mended.RowsInserted, mended.RowsRejected));
+        Assert.Equal("2k-8k", (await TraceRowsAsync()).Single(row => row.trace_id == T2).context_band);
+    }
+
     [Fact]
     public async Task Malformed_spans_and_lines_are_rejected_one_by_one_with_their_reason_while_good_traces_load()
     {
