@@ -200,14 +200,17 @@ public sealed class PartRecord
     internal static byte[]? PrepareAll(List<PartRecord> records)
     {
         // Rented at the size the parts before took (about), so the buffer is rarely copied into a larger one: grown from
-        // 64 KB by doubling, a line of 500 OTLP spans copied its bodies about twice (0.6 s of a 1-million-span load).
+        // 64 KB by doubling, a line of 500 OTLP spans copied its bodies about twice (0.6 s of a 1-million-span load). At
+        // most 8 MB at first, so a guess made from a few huge parts never rents a giant buffer for many small ones.
         var parts = 0;
         foreach (var record in records)
         {
             parts += record.Part is null ? 0 : 1;
         }
 
-        byte[]? buffer = parts == 0 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength / 2, parts * (long)(Volatile.Read(ref s_bytesPerPart) + 64)));
+        byte[]? buffer = parts == 0
+            ? null
+            : System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(MaxFirstBuffer, parts * (long)(Volatile.Read(ref s_bytesPerPart) + 64)));
         var used = 0;
         var bounds = new (int Body, int BodyLength, int PackedLength)[records.Count];
         for (var index = 0; index < records.Count; index++)
@@ -246,6 +249,8 @@ public sealed class PartRecord
 
     /// <summary>Body and packed bytes per part in the last <see cref="PrepareAll"/> (any thread's): the next one's first guess.</summary>
     private static int s_bytesPerPart = 1024;
+
+    private const int MaxFirstBuffer = 8 * 1024 * 1024;
 
     private static void Append(ref byte[]? buffer, ref int used, ReadOnlySpan<byte> bytes)
     {
