@@ -158,6 +158,21 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
     }
 
     [Fact]
+    public async Task A_batch_records_the_sha256_of_its_file_whatever_its_size()
+    {
+        // Several of the hash's 1 MB reads, and not a whole number of them; and a file smaller than one.
+        foreach (var (name, cases) in new[] { ("big-evals.csv", 12_000), ("small-evals.csv", 3) })
+        {
+            var path = Files.EvalCsv(name, cases);
+            var bytes = await File.ReadAllBytesAsync(path, Token);
+            Assert.True(cases < 10 || bytes.Length > 2_500_000, $"{name} is {bytes.Length} bytes");
+            var result = await LoadAsync(path);
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
+                await ScalarAsync<string>("select file_hash from etl.load_batches where batch_id = @id", new { id = result.BatchId }));
+        }
+    }
+
+    [Fact]
     public async Task A_failed_load_leaves_no_staging_table_and_a_killed_loaders_leftover_is_dropped_by_the_next()
     {
         var cutOff = Files.Write("cut.jsonl", "{\"trace_id\":\"a\"}\n{\"trace_id\":\"b\"}\n");
