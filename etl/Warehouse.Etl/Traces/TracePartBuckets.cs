@@ -80,9 +80,10 @@ internal sealed class TracePartBuckets : IDisposable
     /// of their part ids, each part with its trace and part id set; a part that came more than once (same trace and
     /// part id) counts as the last one added.
     /// <para>
-    /// A list per trace, not a dictionary of its parts (a million-span roll-up allocated 300 MB of those): a part
-    /// that came before is looked for among the trace's few parts, or in an index once the trace has many. A trace id
-    /// is read into a buffer and made a string only the first time it comes, so a trace's parts share one.
+    /// A list per trace, not a dictionary of its parts (their entries and buckets were over 100 MB of a million-span
+    /// roll-up's garbage): a part that came before is looked for among the trace's few parts, or in an index once the
+    /// trace has many. A trace id is read into a buffer and made a string only the first time it comes, so a trace's
+    /// parts share one.
     /// </para>
     /// </summary>
     public List<(string TraceId, List<TracePart> Parts)> Read(int bucket)
