@@ -90,6 +90,79 @@ public abstract class LoaderKeySuite : DatabaseSuite
     private static string EvalLine(string caseId, string metric, double score) =>
         FormattableString.Invariant(
             $"promptfoo,run-1,{caseId},{metric},1,gpt-4o,refund-v3,refund-golden,refund_request,consumer,{score:0.0},{(score >= 0.5 ? "true" : "false")},2026-11-20T10:00:00Z,10");
+
+    [Fact]
+    public async Task A_batch_records_the_sha256_of_its_file_whatever_its_size()
+    {
+        // Several of the hash's 1 MB reads, and not a whole number of them; and a file smaller than one. Each file first
+        // as a size never loaded (hashed beside the load), then reordered to the same size (hashed before it, reading ahead).
+        foreach (var (name, cases) in new[] { ("big-evals.csv", 12_000), ("small-evals.csv", 3) })
+        {
+            var path = Files.EvalCsv(name, cases);
+            var lines = await File.ReadAllLinesAsync(path, Token);
+            (lines[1], lines[^1]) = (lines[^1], lines[1]);
+            var reordered = Files.Write("reordered-" + name, string.Join("\n", lines) + "\n");
+            Assert.True(cases < 10 || new FileInfo(path).Length > 2_500_000, $"{name} is {new FileInfo(path).Length} bytes");
+            Assert.Equal(new FileInfo(path).Length, new FileInfo(reordered).Length);
+            foreach (var file in new[] { path, reordered })
+            {
+                var result = await LoadAsync(file);
+                Assert.Equal(FileLoadStatus.Loaded, result.Status);
+                Assert.Equal(Sha256(file), await ScalarAsync<string>("select file_hash from etl.load_batches where batch_id = @id", new { id = result.BatchId }));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A file whose size no loaded batch of its table had cannot be one loaded before, so its hash is computed beside
+    /// the load and written with the batch's status; a file of a loaded size is hashed first and skipped if identical.
+    /// Every batch ends with its file's hash, whichever way it went, a failed one too.
+    /// </summary>
+    [Fact]
+    public async Task Files_of_a_loaded_size_are_hashed_first_and_every_batch_ends_with_its_hash()
+    {
+        var first = Files.EvalCsv("evals.csv", cases: 40);
+        // The same size, other bytes: two records swap places.
+        var lines = File.ReadAllLines(first);
+        (lines[1], lines[2]) = (lines[2], lines[1]);
+        var swapped = Files.Write("evals-swapped.csv", string.Join("\n", lines) + "\n");
+        var copy = Files.Write("evals-copy.csv", File.ReadAllText(first));
+        var empty = Files.Write("empty.csv", CanonicalFiles.EvalHeader + "\n");
+        Assert.Equal(new FileInfo(first).Length, new FileInfo(swapped).Length);
+
+        var loaded = await LoadAsync(first);
+        var sameSize = await LoadAsync(swapped);
+        var identical = await LoadAsync(copy);
+        var forced = await LoadAsync(copy, new LoadOptions(Force: true));
+        var failed = await LoadAsync(empty);
+
+        Assert.Equal(
+            [FileLoadStatus.Loaded, FileLoadStatus.Loaded, FileLoadStatus.Skipped, FileLoadStatus.Loaded, FileLoadStatus.Failed],
+            new[] { loaded.Status, sameSize.Status, identical.Status, forced.Status, failed.Status });
+        Assert.Equal(loaded.BatchId, identical.BatchId);
+        Assert.Contains($"identical to the file loaded in batch {loaded.BatchId}", identical.Message);
+        foreach (var (result, path) in new[] { (loaded, first), (sameSize, swapped), (forced, copy), (failed, empty) })
+        {
+            Assert.Equal(Sha256(path), await ScalarAsync<string>("select file_hash from etl.load_batches where batch_id = @id", new { id = result.BatchId }));
+        }
+
+        // The forced batch is identical to the first: the next copy is skipped as identical to the latest of them.
+        var again = await LoadAsync(Files.Write("evals-copy-2.csv", File.ReadAllText(first)));
+        Assert.Equal((FileLoadStatus.Skipped, forced.BatchId), (again.Status, again.BatchId));
+    }
+
+    [Fact]
+    public async Task A_trace_export_hashed_beside_its_load_records_its_hash_and_is_skipped_when_it_comes_again()
+    {
+        var otlp = TraceSuite.Fixture("otlp", "collector-0001.jsonl");
+        var loaded = await LoadAsync(otlp);
+        var again = await LoadAsync(otlp);
+
+        Assert.Equal((FileLoadStatus.Loaded, FileLoadStatus.Skipped, loaded.BatchId), (loaded.Status, again.Status, again.BatchId));
+        Assert.Equal(Sha256(otlp), await ScalarAsync<string>("select file_hash from etl.load_batches where batch_id = @id", new { id = loaded.BatchId }));
+    }
+
+    private static string Sha256(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
 }
 
 public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
@@ -155,21 +228,6 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
         Assert.Equal(
             [("body", "FSST"), ("part_id", "FSST"), ("part_kind", "Dictionary"), ("source", "Dictionary"), ("trace_id", "Dictionary")],
             methods);
-    }
-
-    [Fact]
-    public async Task A_batch_records_the_sha256_of_its_file_whatever_its_size()
-    {
-        // Several of the hash's 1 MB reads, and not a whole number of them; and a file smaller than one.
-        foreach (var (name, cases) in new[] { ("big-evals.csv", 12_000), ("small-evals.csv", 3) })
-        {
-            var path = Files.EvalCsv(name, cases);
-            var bytes = await File.ReadAllBytesAsync(path, Token);
-            Assert.True(cases < 10 || bytes.Length > 2_500_000, $"{name} is {bytes.Length} bytes");
-            var result = await LoadAsync(path);
-            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
-                await ScalarAsync<string>("select file_hash from etl.load_batches where batch_id = @id", new { id = result.BatchId }));
-        }
     }
 
     [Fact]
