@@ -166,41 +166,50 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         var fileSize = new FileInfo(filePath).Length;
 
         await using var connection = await engine.OpenAsync(cancellationToken);
-        Task<string> fileHash;
-        if (source is null || (!options.Force && await MayHaveBeenLoadedAsync(connection, source, fileSize, cancellationToken)))
-        {
-            var hash = HashFiles(hashedPaths, readAhead: true, cancellationToken);
-            fileHash = Task.FromResult(hash);
-            var previous = source is null ? null : await connection.ExecuteScalarAsync<long?>(engine.Sql(
-                "select max(batch_id) from etl.load_batches where file_hash = @hash and target_table = @table "
-                + "and status in ('loaded', 'loaded_with_rejects')"),
-                new { hash, table = source.Schema.QualifiedName });
-            if (previous is not null)
-            {
-                return new FileLoadResult(filePath, FileLoadStatus.Skipped, previous, source!.Format.Name, source.Schema.QualifiedName,
-                    Message: $"identical to the file loaded in batch {previous}; nothing to do (use --force to load it again)");
-            }
-        }
-        else
-        {
-            // No batch of this table loaded a file of this size, so this one cannot be a file loaded before (or it is
-            // forced): its hash is only recorded, and is computed on its own thread while the batch reads the file
-            // (0.8 s for 850 MB, on a core the load leaves partly idle), then written with the batch's status.
-            fileHash = Task.Factory.StartNew(() => HashFiles(hashedPaths, readAhead: false, cancellationToken), cancellationToken,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        }
-
-        var startedAt = UtcNow();
+        Task<string>? fileHash = null;
+        DateTime startedAt;
         long batchId;
+        string? hashAtStart;
         try
         {
+            if (source is null || (!options.Force && await MayHaveBeenLoadedAsync(connection, source, fileSize, cancellationToken)))
+            {
+                var hash = HashFiles(hashedPaths, readAhead: true, cancellationToken);
+                fileHash = Task.FromResult(hash);
+                var previous = source is null ? null : await connection.ExecuteScalarAsync<long?>(engine.Sql(
+                    "select max(batch_id) from etl.load_batches where file_hash = @hash and target_table = @table "
+                    + "and status in ('loaded', 'loaded_with_rejects')"),
+                    new { hash, table = source.Schema.QualifiedName });
+                if (previous is not null)
+                {
+                    return new FileLoadResult(filePath, FileLoadStatus.Skipped, previous, source!.Format.Name, source.Schema.QualifiedName,
+                        Message: $"identical to the file loaded in batch {previous}; nothing to do (use --force to load it again)");
+                }
+            }
+            else
+            {
+                // No batch of this table loaded a file of this size, so this one cannot be a file loaded before (or it is
+                // forced): its hash is only recorded, and is computed on its own thread while the batch reads the file
+                // (0.8 s for 850 MB, on a core the load leaves partly idle), then written with the batch's status.
+                fileHash = Task.Factory.StartNew(() => HashFiles(hashedPaths, readAhead: false, cancellationToken), cancellationToken,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
+
+            startedAt = UtcNow();
+            hashAtStart = fileHash.IsCompletedSuccessfully ? fileHash.Result : null;
             batchId = await connection.ExecuteScalarAsync<long>(engine.InsertReturning(
                 "etl.load_batches",
                 "file_path, file_hash, file_size_bytes, source_format, target_table, started_at, status",
                 "@filePath, @hash, @fileSize, @format, @table, @startedAt, 'running'",
                 "batch_id"),
-                new { filePath, hash = fileHash.IsCompletedSuccessfully ? fileHash.Result : HashPending, fileSize,
+                new { filePath, hash = hashAtStart ?? HashPending, fileSize,
                     format = source?.Format.Name, table = source?.Schema.QualifiedName, startedAt });
+        }
+        catch (Exception error) when (error is not OperationCanceledException && engine.TryRaiseMemoryAfter(error, out var raised))
+        {
+            // Out of the engine's memory before the batch began (nothing to record it on): load the file again with more.
+            await HashedAsync(fileHash);
+            throw new OutOfMemoryRetry($"{raised} (it ran out before the batch began)");
         }
         catch
         {
@@ -209,6 +218,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         }
 
         _fileHash = fileHash;
+        _hashPending = hashAtStart is null;
         try
         {
             return await LoadBatchOfAsync(connection, source, detectionError, filePath, batchId, startedAt, cancellationToken);
@@ -218,6 +228,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             // Never leave the hash reading the file after the load returns (a failure or a cancel before it finished).
             await HashedAsync(fileHash);
             _fileHash = null;
+            _hashPending = false;
         }
     }
 
@@ -230,6 +241,9 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
 
     /// <summary>The batch's file hash while it loads (done, or being computed beside the load).</summary>
     private Task<string>? _fileHash;
+
+    /// <summary>Whether the batch's row holds <see cref="HashPending"/>: its hash was not known when the row was written.</summary>
+    private bool _hashPending;
 
     /// <summary>Whether a loaded batch of the source's table had a file of this size: only then can the file be one loaded before.</summary>
     private async Task<bool> MayHaveBeenLoadedAsync(DbConnection connection, DetectedSource source, long fileSize, CancellationToken cancellationToken) =>
@@ -587,7 +601,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     {
         var status = rejected > 0 ? FileLoadStatus.LoadedWithRejects : FileLoadStatus.Loaded;
         // A hash computed beside the load is done by now (it reads the file once; the load read it and did more).
-        var fileHash = _fileHash is null ? null : await _fileHash.WaitAsync(cancellationToken);
+        var fileHash = _hashPending && _fileHash is not null ? await _fileHash.WaitAsync(cancellationToken) : null;
         await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
                 "update etl.load_batches set rows_read = @read, rows_loaded = @accepted, rows_rejected = @rejected, "
                 + "rows_inserted = @inserted, rows_updated = @updated, finished_at = @finishedAt, status = @status"
@@ -642,12 +656,25 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
 
     private async Task FinishFailedAsync(DbConnection connection, long batchId, string message)
     {
-        // A failed batch records its file's hash too, unless the hash itself failed (the file could not be read) or was cancelled.
-        var fileHash = await HashedAsync(_fileHash);
         await connection.ExecuteAsync(engine.Sql(
-            "update etl.load_batches set status = 'failed', finished_at = @finishedAt, error_message = @message"
-            + (fileHash is null ? "" : ", file_hash = @fileHash") + " where batch_id = @batchId"),
-            WithHash(new { finishedAt = UtcNow(), message = Cap(message, 4000), batchId }, fileHash));
+            "update etl.load_batches set status = 'failed', finished_at = @finishedAt, error_message = @message where batch_id = @batchId"),
+            new { finishedAt = UtcNow(), message = Cap(message, 4000), batchId });
+
+        // A failed batch records its file's hash too, unless the hash itself failed (the file could not be read) or was
+        // cancelled. Apart from the status, which must be kept: file_hash is indexed, and on DuckDB changing it takes
+        // memory a batch that ran out of it may not get back (seen under a 2 MB cap); the hash is a note, not the record.
+        if (_hashPending && await HashedAsync(_fileHash) is { } fileHash)
+        {
+            try
+            {
+                await connection.ExecuteAsync(engine.Sql("update etl.load_batches set file_hash = @fileHash where batch_id = @batchId"),
+                    new { fileHash, batchId });
+            }
+            catch (DbException)
+            {
+                // Left as it was (empty): see above.
+            }
+        }
     }
 
     /// <summary>The parameters, and the file hash if there is one to write (no parameter the statement does not name).</summary>
