@@ -177,11 +177,14 @@ public sealed partial class Loader
         }
         catch
         {
-            // The parts' insert has stopped (or finished) before the batch's connection is used again; if it failed
-            // first (and so stopped the roll-up), its error is the one to report.
+            // The parts' insert has stopped (or finished) before the batch's connection is used again. If it failed first
+            // (its failure is what stopped the roll-up), its error is the one to report; it has faulted by now, as the stop
+            // comes from its continuation. Else the roll-up's is: the insert then faults only because it is stopped here
+            // (DuckDB reports an interrupted statement as an error, not as a cancel).
+            var storingFailedFirst = storing.IsFaulted;
             await stop.CancelAsync();
             await ((Task)storing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (storing.IsFaulted)
+            if (storingFailedFirst)
             {
                 _step = "storing the parts in etl.trace_parts";
                 await storing;
