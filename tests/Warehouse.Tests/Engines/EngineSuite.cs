@@ -16,7 +16,7 @@ public abstract class EngineSuite : DatabaseSuite
     {
         var result = new Migrator(Engine).Migrate();
 
-        Assert.Equal(12, result.AppliedMigrations.Count);
+        Assert.Equal(13, result.AppliedMigrations.Count);
         foreach (var table in new[] { "quality.eval_records", "quality.trace_summaries", "quality.comparisons", "quality.locks", "etl.load_batches", "etl.rejected_records", "etl.trace_parts" })
         {
             Assert.Equal(0L, await ScalarAsync<long>($"select count(*) from {table}"));
@@ -24,7 +24,7 @@ public abstract class EngineSuite : DatabaseSuite
 
         var viewScripts = Migrator.EmbeddedScripts(Migrator.EngineFolder(Engine.Kind), "views").Count;
         Assert.Equal(viewScripts, result.AppliedViews.Count);
-        Assert.Equal(12L + viewScripts, await ScalarAsync<long>("select count(*) from etl.schema_versions"));
+        Assert.Equal(13L + viewScripts, await ScalarAsync<long>("select count(*) from etl.schema_versions"));
         foreach (var view in new[] { "eval_slices", "trace_slices", "slice_deltas", "divergences", "slice_mix", "coverage_gaps", "seed_candidates", "lock_status" })
         {
             Assert.Equal(0L, await ScalarAsync<long>($"select count(*) from quality.{view}"));

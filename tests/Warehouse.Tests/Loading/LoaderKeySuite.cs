@@ -214,7 +214,7 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
         await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0001.jsonl"), new LoadOptions(), Token);
         var snapshot = await SnapshotAsync();
 
-        var result = new Migrator(Engine).Migrate();
+        var result = MigrateBefore("0013");
 
         Assert.Equal(["0012_trace_parts_fixed_compression.sql"], result.AppliedMigrations);
         Assert.Equal(snapshot, await SnapshotAsync());
@@ -228,6 +228,63 @@ public sealed class DuckDbLoaderKeyTests : LoaderKeySuite
         Assert.Equal(
             [("body", "FSST"), ("part_id", "FSST"), ("part_kind", "Dictionary"), ("source", "Dictionary"), ("trace_id", "Dictionary")],
             methods);
+    }
+
+    /// <summary>
+    /// 0013 rebuilds the two fact tables with the compression of their key, label and identifier columns named: a
+    /// database that already holds rows keeps every one with every value, defaults and checks hold, a later export
+    /// updates and adds rows as before, and what is written afterwards uses the named methods.
+    /// </summary>
+    [Fact]
+    public async Task Migration_0013_keeps_every_row_and_later_rows_are_stored_with_the_named_compression()
+    {
+        MigrateBefore("0013");
+        var loader = new Loader(Engine);
+        await loader.LoadFileAsync(Files.EvalCsv("evals.csv", cases: 40), new LoadOptions(), Token);
+        await loader.LoadFileAsync(Files.TraceJsonl("traces.jsonl", traces: 60, feedback: 0.5), new LoadOptions(), Token);
+        await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0001.jsonl"), new LoadOptions(), Token);
+        var snapshot = await SnapshotAsync();
+
+        var result = new Migrator(Engine).Migrate();
+
+        Assert.Equal(["0013_fact_tables_fixed_compression.sql"], result.AppliedMigrations);
+        Assert.Equal(snapshot, await SnapshotAsync());
+        var later = await loader.LoadFileAsync(Files.TraceJsonl("traces-later.jsonl", traces: 20, complaint: true, firstTrace: 50),
+            new LoadOptions(), Token);
+        Assert.Equal((FileLoadStatus.Loaded, 10L, 10L), (later.Status, later.RowsInserted, later.RowsUpdated));
+        var otlp = await loader.LoadFileAsync(TraceSuite.Fixture("otlp", "collector-0002.jsonl"), new LoadOptions(), Token);
+        Assert.Equal((FileLoadStatus.Loaded, 2L), (otlp.Status, otlp.RowsUpdated));
+        Assert.Equal("unknown", await ScalarAsync<string>(
+            "insert into quality.eval_records (source, eval_run_id, case_id, metric, epoch, _batch_id, _loaded_at) "
+            + "values ('t', 'r', 'c', 'm', 1, 1, now()) returning customer_tier"));
+        await Assert.ThrowsAnyAsync<Exception>(() => ScalarAsync<int>(
+            "insert into quality.trace_summaries (source, trace_id, context_band, _batch_id, _loaded_at) values ('t', 'y', 'huge', 1, now()) returning 1"));
+        Assert.True(await ScalarAsync<long>("select count(*) from quality.trace_slices") > 0);
+        Assert.True(await ScalarAsync<long>("select count(*) from quality.eval_slices") > 0);
+
+        await ScalarAsync<int>("checkpoint; select 1");
+        foreach (var (table, dictionary, fsst) in new[]
+        {
+            ("quality.trace_summaries", new[] { "source", "model_version", "prompt_version", "feature", "customer_tier", "context_band" },
+                new[] { "trace_id", "input_preview" }),
+            ("quality.eval_records", new[] { "source", "eval_run_id", "metric", "model_version", "dataset_id", "customer_tier" },
+                new[] { "case_id" }),
+        })
+        {
+            var methods = (await QueryAsync<(string Column, string Compression)>(
+                    $"select distinct column_name as Column, compression as Compression from pragma_storage_info('{table}') "
+                    + "where segment_type = 'VARCHAR' and compression not in ('Constant', 'Uncompressed')"))
+                .ToLookup(method => method.Column, method => method.Compression);
+            foreach (var column in dictionary)
+            {
+                Assert.Equal(["Dictionary"], methods[column].ToArray());
+            }
+
+            foreach (var column in fsst)
+            {
+                Assert.Equal(["FSST"], methods[column].ToArray());
+            }
+        }
     }
 
     [Fact]
