@@ -217,8 +217,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             throw;
         }
 
-        _fileHash = fileHash;
-        _hashPending = hashAtStart is null;
+        _pendingHash = hashAtStart is null ? fileHash : null;
         try
         {
             return await LoadBatchOfAsync(connection, source, detectionError, filePath, batchId, startedAt, cancellationToken);
@@ -227,8 +226,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         {
             // Never leave the hash reading the file after the load returns (a failure or a cancel before it finished).
             await HashedAsync(fileHash);
-            _fileHash = null;
-            _hashPending = false;
+            _pendingHash = null;
         }
     }
 
@@ -239,11 +237,11 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     /// </summary>
     private const string HashPending = "";
 
-    /// <summary>The batch's file hash while it loads (done, or being computed beside the load).</summary>
-    private Task<string>? _fileHash;
-
-    /// <summary>Whether the batch's row holds <see cref="HashPending"/>: its hash was not known when the row was written.</summary>
-    private bool _hashPending;
+    /// <summary>
+    /// The hash computed beside the batch's load, while its row holds <see cref="HashPending"/>; null when the row was
+    /// written with the hash (it was taken before the load) or no batch is loading.
+    /// </summary>
+    private Task<string>? _pendingHash;
 
     /// <summary>Whether a loaded batch of the source's table had a file of this size: only then can the file be one loaded before.</summary>
     private async Task<bool> MayHaveBeenLoadedAsync(DbConnection connection, DetectedSource source, long fileSize, CancellationToken cancellationToken) =>
@@ -601,7 +599,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     {
         var status = rejected > 0 ? FileLoadStatus.LoadedWithRejects : FileLoadStatus.Loaded;
         // A hash computed beside the load is done by now (it reads the file once; the load read it and did more).
-        var fileHash = _hashPending && _fileHash is not null ? await _fileHash.WaitAsync(cancellationToken) : null;
+        var fileHash = _pendingHash is null ? null : await _pendingHash.WaitAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(engine.Sql(
                 "update etl.load_batches set rows_read = @read, rows_loaded = @accepted, rows_rejected = @rejected, "
                 + "rows_inserted = @inserted, rows_updated = @updated, finished_at = @finishedAt, status = @status"
@@ -663,7 +661,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
         // A failed batch records its file's hash too, unless the hash itself failed (the file could not be read) or was
         // cancelled. Apart from the status, which must be kept: file_hash is indexed, and on DuckDB changing it takes
         // memory a batch that ran out of it may not get back (seen under a 2 MB cap); the hash is a note, not the record.
-        if (_hashPending && await HashedAsync(_fileHash) is { } fileHash)
+        if (await HashedAsync(_pendingHash) is { } fileHash)
         {
             try
             {
@@ -737,18 +735,14 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
     /// </summary>
     private static string HashFiles(IReadOnlyList<string> paths, bool readAhead, CancellationToken cancellationToken)
     {
-        if (!readAhead)
-        {
-            return HashFilesInTurn(paths, cancellationToken);
-        }
-
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[][] buffers = [new byte[1 << 20], new byte[1 << 20]];
         foreach (var path in paths)
         {
             using var stream = SourceFile.OpenRaw(path);
+            Task<int> Read(byte[] buffer) => readAhead ? stream.ReadAsync(buffer, cancellationToken).AsTask() : Task.FromResult(stream.Read(buffer));
             var current = 0;
-            var reading = stream.ReadAsync(buffers[current], cancellationToken).AsTask();
+            var reading = Read(buffers[current]);
             try
             {
                 int read;
@@ -756,7 +750,7 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     // One read at a time on the stream, into the buffer not being hashed.
-                    reading = stream.ReadAsync(buffers[1 - current], cancellationToken).AsTask();
+                    reading = Read(buffers[1 - current]);
                     hash.AppendData(buffers[current], 0, read);
                     current = 1 - current;
                 }
@@ -765,24 +759,6 @@ public sealed partial class Loader(WarehouseEngine engine, TimeProvider? clock =
             {
                 // Never dispose the stream under a read still running (a cancel or a failure above).
                 ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
-            }
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    private static string HashFilesInTurn(IReadOnlyList<string> paths, CancellationToken cancellationToken)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        foreach (var path in paths)
-        {
-            using var stream = SourceFile.OpenRaw(path);
-            int read;
-            while ((read = stream.Read(buffer)) > 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                hash.AppendData(buffer, 0, read);
             }
         }
 
